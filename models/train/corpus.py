@@ -1,0 +1,402 @@
+"""Build the training corpus for the default token classifier.
+
+Every chunk is plain text (at most ~1,400 characters, split at line ends) with the
+source kind and the license of the text it came from. Sources, all local and permissive:
+
+* crate_md    Markdown files (README, CHANGELOG, docs) of the crates in the local cargo
+              registry source cache; license = the crate's `license` field in Cargo.toml.
+* crate_doc   Rust doc comments (`///`, `//!`) from the same crates.
+* crate_code  Short Rust source excerpts from the same crates.
+* py_doc      Docstrings of the Python standard library that runs this script (PSF-2.0).
+* synthetic   Tool-output-like text generated here (build/test logs, grep output, JSON API
+              responses, unified diffs of real source, stack traces, shell sessions,
+              chat-like turns around doc paragraphs). Written by this script: same license
+              as the project; embedded excerpts keep their crate's license in `license`.
+
+Output: corpus.jsonl (one chunk per line: id, source, license, split, text), shuffled
+with a fixed seed. Split is by document so held-out text never shares a document with
+training text.
+
+Usage: python corpus.py OUT_DIR [--max-chunks N]
+"""
+import argparse
+import ast
+import difflib
+import glob
+import hashlib
+import json
+import os
+import random
+import re
+import sys
+import sysconfig
+
+SEED = 20261121
+MAX_CHARS = 1400
+MIN_CHARS = 200
+
+
+def chunk_text(text, max_chars=MAX_CHARS, min_chars=MIN_CHARS):
+    """Split at line ends into chunks of at most max_chars; long lines split at spaces."""
+    lines = []
+    for line in text.splitlines():
+        while len(line) > max_chars:
+            cut = line.rfind(" ", 0, max_chars)
+            cut = cut if cut > max_chars // 2 else max_chars
+            lines.append(line[:cut])
+            line = line[cut:].lstrip()
+        lines.append(line)
+    out, cur, n = [], [], 0
+    for line in lines:
+        if n + len(line) + 1 > max_chars and cur:
+            out.append("\n".join(cur))
+            cur, n = [], 0
+        cur.append(line)
+        n += len(line) + 1
+    if cur:
+        out.append("\n".join(cur))
+    out = [c.strip("\n") for c in out]
+    return [c for c in out if len(c.strip()) >= min_chars]
+
+
+def crate_dirs():
+    home = os.path.expanduser("~/.cargo/registry/src")
+    dirs = sorted(glob.glob(os.path.join(home, "*", "*")))
+    return [d for d in dirs if os.path.isfile(os.path.join(d, "Cargo.toml"))]
+
+
+def crate_license(d):
+    try:
+        with open(os.path.join(d, "Cargo.toml"), encoding="utf-8") as f:
+            for line in f:
+                m = re.match(r'^license\s*=\s*"(.*)"', line)
+                if m:
+                    return m.group(1)
+    except OSError:
+        pass
+    return None
+
+
+def read(path, limit=200_000):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read(limit)
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def crate_docs(rng):
+    """(doc_id, source, license, text) for crate markdown, doc comments and code."""
+    docs = []
+    for d in crate_dirs():
+        lic = crate_license(d)
+        if not lic:
+            continue  # no declared license: leave it out
+        name = os.path.basename(d)
+        for md in sorted(glob.glob(os.path.join(d, "**", "*.md"), recursive=True)):
+            text = read(md)[:12_000]
+            if len(text) > MIN_CHARS:
+                docs.append((f"{name}/{os.path.relpath(md, d)}", "crate_md", lic, text))
+        rs_files = sorted(glob.glob(os.path.join(d, "**", "*.rs"), recursive=True))
+        rng.shuffle(rs_files)
+        for rs in rs_files[:6]:
+            src = read(rs)
+            doc_lines, paras = [], []
+            for line in src.splitlines():
+                s = line.strip()
+                if s.startswith("///") or s.startswith("//!"):
+                    doc_lines.append(s[3:].strip())
+                elif doc_lines:
+                    if len(doc_lines) >= 3:
+                        paras.append("\n".join(doc_lines))
+                    doc_lines = []
+            if paras:
+                docs.append((f"{name}/{os.path.relpath(rs, d)}#doc", "crate_doc", lic,
+                             "\n\n".join(paras)[:8_000]))
+            lines = src.splitlines()
+            if len(lines) > 40:
+                start = rng.randrange(0, len(lines) - 40)
+                docs.append((f"{name}/{os.path.relpath(rs, d)}#code", "crate_code", lic,
+                             "\n".join(lines[start:start + 45])))
+    return docs
+
+
+def python_docstrings():
+    libdir = sysconfig.get_paths()["stdlib"]
+    docs = []
+    for py in sorted(glob.glob(os.path.join(libdir, "*.py"))):
+        src = read(py, 2_000_000)
+        try:
+            tree = ast.parse(src)
+        except SyntaxError:
+            continue
+        parts = []
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)):
+                ds = ast.get_docstring(node)
+                if ds and len(ds) > 120:
+                    head = "" if isinstance(node, ast.Module) else f"{node.name}:\n"
+                    parts.append(head + ds)
+        if parts:
+            docs.append((f"python-stdlib/{os.path.basename(py)}", "py_doc", "PSF-2.0",
+                         "\n\n".join(parts)[:10_000]))
+    return docs
+
+
+# ---------------------------------------------------------------- synthetic text
+WORDS = ("parse config cache request handler buffer token stream index record client server "
+         "session window encoder decoder layer batch queue worker scheduler retry timeout "
+         "payload header metric user account order invoice report build test module").split()
+ERRORS = ["connection refused", "permission denied", "no such file or directory",
+          "timed out after 30s", "invalid UTF-8 sequence", "unexpected end of input",
+          "index out of bounds", "key not found", "out of memory", "checksum mismatch"]
+
+
+def ident(rng):
+    a, b = rng.sample(WORDS, 2)
+    return rng.choice([f"{a}_{b}", f"{a}{b.capitalize()}", f"{a.capitalize()}{b.capitalize()}", a])
+
+
+def path(rng, ext=None):
+    ext = ext or rng.choice(["rs", "py", "ts", "go", "json", "toml"])
+    return "/".join(rng.sample(["src", "lib", "core", "api", "util", "tests", "cmd"], rng.randint(1, 3))) \
+        + f"/{ident(rng).lower()}.{ext}"
+
+
+def gen_build_log(rng, idents):
+    out = []
+    kind = rng.choice(["cargo", "pytest", "npm", "make"])
+    if kind == "cargo":
+        for _ in range(rng.randint(4, 15)):
+            out.append(f"   Compiling {rng.choice(idents)} v{rng.randint(0, 3)}.{rng.randint(0, 40)}.{rng.randint(0, 9)}")
+        for _ in range(rng.randint(1, 3)):
+            p = path(rng, "rs")
+            ln = rng.randint(1, 900)
+            lvl = rng.choice(["warning", "error"])
+            code = f"[E0{rng.randint(100, 799)}]" if lvl == "error" else ""
+            msg = rng.choice([f"unused variable: `{ident(rng)}`", f"mismatched types",
+                              f"cannot find value `{ident(rng)}` in this scope",
+                              f"borrow of moved value: `{ident(rng)}`"])
+            out += [f"{lvl}{code}: {msg}", f"  --> {p}:{ln}:{rng.randint(1, 60)}", "   |",
+                    f"{ln:>3} |     let {ident(rng)} = {ident(rng)}(&{ident(rng)});",
+                    "   |         ^^^^^^^^", ""]
+        ok = rng.random() < 0.5
+        out.append("    Finished `dev` profile [unoptimized + debuginfo] target(s) in "
+                   f"{rng.uniform(0.5, 90):.2f}s" if ok else
+                   f"error: could not compile `{rng.choice(idents)}` (lib) due to {rng.randint(1, 9)} previous errors")
+    elif kind == "pytest":
+        n = rng.randint(5, 40)
+        out.append(f"============================= test session starts ==============================")
+        out.append(f"platform linux -- Python 3.11.7, pytest-8.{rng.randint(0, 3)}.{rng.randint(0, 5)}")
+        out.append(f"collected {n} items")
+        out.append("")
+        failed = []
+        for _ in range(rng.randint(2, 5)):
+            f = f"tests/test_{ident(rng).lower()}.py"
+            res = "".join(rng.choice("....F.s") for _ in range(rng.randint(3, 20)))
+            out.append(f"{f} {res} [{rng.randint(5, 100):>3}%]")
+            if "F" in res:
+                failed.append(f)
+        for f in failed:
+            t = f"test_{ident(rng).lower()}"
+            out += ["", f"____ {t} ____", "", f"    def {t}():",
+                    f">       assert {ident(rng)}({rng.randint(0, 99)}) == {rng.randint(0, 99)}",
+                    f"E       AssertionError: assert {rng.randint(0, 99)} == {rng.randint(0, 99)}",
+                    f"{f}:{rng.randint(5, 300)}: AssertionError"]
+        out.append(f"=========== {len(failed)} failed, {n - len(failed)} passed in {rng.uniform(0.1, 30):.2f}s ===========")
+    elif kind == "npm":
+        out.append(f"> {rng.choice(idents)}@{rng.randint(0, 5)}.{rng.randint(0, 20)}.0 build")
+        out.append(f"> tsc -p tsconfig.json && node scripts/{ident(rng).lower()}.js")
+        for _ in range(rng.randint(1, 6)):
+            out.append(f"{path(rng, 'ts')}({rng.randint(1, 400)},{rng.randint(1, 80)}): error TS{rng.randint(2000, 2800)}: "
+                       f"Property '{ident(rng)}' does not exist on type '{ident(rng).capitalize()}'.")
+        out.append(f"npm ERR! code ELIFECYCLE\nnpm ERR! errno {rng.randint(1, 2)}")
+        out.append(f"added {rng.randint(1, 900)} packages, and audited {rng.randint(900, 1500)} packages in {rng.randint(1, 60)}s")
+        out.append(f"{rng.randint(0, 12)} vulnerabilities ({rng.randint(0, 5)} moderate, {rng.randint(0, 3)} high)")
+    else:
+        for _ in range(rng.randint(5, 15)):
+            src = path(rng, "c")
+            out.append(f"gcc -O2 -Wall -Iinclude -c {src} -o {src[:-2]}.o")
+        if rng.random() < 0.6:
+            src = path(rng, "c")
+            out.append(f"{src}:{rng.randint(1, 500)}:{rng.randint(1, 40)}: error: '{ident(rng)}' undeclared (first use in this function)")
+            out.append(f"make: *** [Makefile:{rng.randint(10, 90)}: {src[:-2]}.o] Error 1")
+        else:
+            out.append(f"ar rcs lib{rng.choice(WORDS)}.a *.o\nmake: Leaving directory '/build/{rng.choice(WORDS)}'")
+    return "\n".join(out)
+
+
+def gen_grep(rng, sources):
+    name, lic, src = rng.choice(sources)
+    lines = src.splitlines()
+    words = [w for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]{3,}", src)]
+    if not words or not lines:
+        return None, None
+    pat = rng.choice(words)
+    hits = [(i + 1, l) for i, l in enumerate(lines) if pat in l][:25]
+    fname = rng.choice(["src/lib.rs", "src/main.rs", f"src/{pat.lower()[:12]}.rs", path(rng, "rs")])
+    out = [f"$ rg -n {pat}"]
+    out += [f"{fname}:{i}:{l}" for i, l in hits]
+    return "\n".join(out), lic
+
+
+def gen_json(rng, idents):
+    def rec():
+        return {"id": rng.randint(1, 10**6), "name": ident(rng), "status": rng.choice(["ok", "failed", "pending", "error"]),
+                "created_at": f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00Z",
+                "tags": rng.sample(WORDS, rng.randint(0, 3)), "score": round(rng.uniform(0, 1), 3),
+                "owner": {"login": rng.choice(idents), "type": rng.choice(["User", "Organization"])},
+                "message": rng.choice(ERRORS + ["ready", "completed successfully", "queued for retry"])}
+    body = {"total_count": rng.randint(1, 500), "page": rng.randint(1, 9), "items": [rec() for _ in range(rng.randint(1, 5))]}
+    return json.dumps(body, indent=rng.choice([None, 2]))
+
+
+def gen_diff(rng, sources):
+    name, lic, src = rng.choice(sources)
+    lines = src.splitlines()
+    if len(lines) < 20:
+        return None, None
+    start = rng.randrange(0, max(1, len(lines) - 30))
+    a = lines[start:start + 30]
+    b = list(a)
+    for _ in range(rng.randint(1, 4)):
+        i = rng.randrange(len(b))
+        op = rng.random()
+        if op < 0.4:
+            b[i] = b[i].replace(" ", "  ", 1) if rng.random() < 0.3 else re.sub(r"[A-Za-z_]\w+", ident(rng), b[i], count=1)
+        elif op < 0.7:
+            b.insert(i, " " * 4 + f"// TODO: handle {rng.choice(ERRORS)}")
+        else:
+            del b[i]
+    fn = name.split("/", 1)[-1].split("#")[0]
+    d = difflib.unified_diff(a, b, f"a/{fn}", f"b/{fn}", lineterm="", n=2)
+    return f"diff --git a/{fn} b/{fn}\n" + "\n".join(d), lic
+
+
+def gen_trace(rng, idents):
+    if rng.random() < 0.5:
+        out = ["Traceback (most recent call last):"]
+        for _ in range(rng.randint(2, 6)):
+            out.append(f'  File "/app/{path(rng, "py")}", line {rng.randint(1, 800)}, in {ident(rng).lower()}')
+            out.append(f"    {ident(rng).lower()} = {ident(rng)}({ident(rng).lower()}, timeout={rng.randint(1, 60)})")
+        out.append(f"{rng.choice(['ValueError', 'KeyError', 'ConnectionError', 'RuntimeError', 'FileNotFoundError'])}: {rng.choice(ERRORS)}")
+    else:
+        out = [f"thread 'main' panicked at {path(rng, 'rs')}:{rng.randint(1, 900)}:{rng.randint(1, 60)}:",
+               f"called `Result::unwrap()` on an `Err` value: {ident(rng).capitalize()}(\"{rng.choice(ERRORS)}\")",
+               "stack backtrace:"]
+        for i in range(rng.randint(3, 10)):
+            out.append(f"  {i:>2}: {rng.choice(idents)}::{ident(rng).lower()}::{ident(rng).lower()}")
+            out.append(f"             at ./{path(rng, 'rs')}:{rng.randint(1, 900)}:{rng.randint(1, 40)}")
+        out.append("note: Some details are omitted, run with `RUST_BACKTRACE=full` for a verbose backtrace.")
+    return "\n".join(out)
+
+
+def gen_shell(rng, idents):
+    out = []
+    for _ in range(rng.randint(2, 4)):
+        c = rng.choice(["ls", "git log", "git status", "df", "ps"])
+        if c == "ls":
+            out.append("$ ls -la")
+            for _ in range(rng.randint(3, 10)):
+                out.append(f"-rw-r--r-- 1 dev dev {rng.randint(10, 10**6):>8} Nov {rng.randint(1, 30):>2} {rng.randint(0, 23):02d}:{rng.randint(0, 59):02d} {ident(rng).lower()}.{rng.choice(['rs', 'md', 'json', 'lock'])}")
+        elif c == "git log":
+            out.append("$ git log --oneline -5")
+            for _ in range(5):
+                out.append(f"{rng.getrandbits(28):07x} {rng.choice(['Fix', 'Add', 'Refactor', 'Remove', 'Update'])} {ident(rng)} in {rng.choice(idents)}")
+        elif c == "git status":
+            out += ["$ git status", "On branch main", "Changes not staged for commit:"]
+            for _ in range(rng.randint(1, 5)):
+                out.append(f"\tmodified:   {path(rng)}")
+            out.append("no changes added to commit (use \"git add\" and/or \"git commit -a\")")
+        elif c == "df":
+            out += ["$ df -h", "Filesystem      Size  Used Avail Use% Mounted on",
+                    f"/dev/vda        252G  {rng.randint(1, 250)}G   {rng.randint(1, 200)}G  {rng.randint(1, 99)}% /"]
+        else:
+            out.append("$ ps aux | head")
+            for _ in range(rng.randint(2, 6)):
+                out.append(f"root {rng.randint(1, 99999):>7} {rng.uniform(0, 99):4.1f} {rng.uniform(0, 20):4.1f} {rng.randint(1000, 10**6):>8} ? S {rng.randint(0, 23):02d}:{rng.randint(0, 59):02d} {rng.choice(idents)} --{rng.choice(WORDS)}")
+    return "\n".join(out)
+
+
+def gen_chat(rng, paragraphs):
+    name, lic, para = rng.choice(paragraphs)
+    q = rng.choice(["Can you explain how this works?", "What does this crate do, and how do I use it?",
+                    "I keep getting an error when I call this. Any idea why?",
+                    "Summarise the following for me.", "Is this the right approach for my use case?"])
+    a = rng.choice(["Sure. In short:", "Here is what the documentation says:",
+                    "The relevant part is below.", "Good question. The key point is this:"])
+    return f"User: {q}\n\nAssistant: {a}\n\n{para}\n\nUser: Thanks, that helps. " \
+           f"One more thing: does it work with {rng.choice(['async code', 'no_std', 'wasm', 'Windows'])}?", lic
+
+
+def synthetic(rng, crate_docs_list, n):
+    code = [(n_, l, t) for (n_, s, l, t) in crate_docs_list if s == "crate_code"]
+    paras = [(n_, l, p) for (n_, s, l, t) in crate_docs_list if s in ("crate_md", "crate_doc")
+             for p in t.split("\n\n") if 200 < len(p) < 900]
+    idents = sorted({n_.split("/")[0].rsplit("-", 1)[0] for (n_, s, l, t) in crate_docs_list})
+    docs = []
+    own = "project-generated"
+    for i in range(n):
+        k = i % 7
+        lic = own
+        if k == 0:
+            t = gen_build_log(rng, idents)
+        elif k == 1:
+            t, lic = gen_grep(rng, code)
+        elif k == 2:
+            t = gen_json(rng, idents)
+        elif k == 3:
+            t, lic = gen_diff(rng, code)
+        elif k == 4:
+            t = gen_trace(rng, idents)
+        elif k == 5:
+            t = gen_shell(rng, idents)
+        else:
+            t, lic = gen_chat(rng, paras)
+        if t:
+            kind = ["build_log", "grep", "json", "diff", "trace", "shell", "chat"][k]
+            docs.append((f"synthetic/{kind}/{i}", f"synthetic_{kind}",
+                         own if lic == own else f"{own}; embedded excerpt: {lic}", t))
+    return docs
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out_dir")
+    ap.add_argument("--synthetic-docs", type=int, default=1400)
+    ap.add_argument("--heldout-frac", type=float, default=0.05)
+    args = ap.parse_args()
+    rng = random.Random(SEED)
+    docs = crate_docs(rng) + python_docstrings()
+    docs += synthetic(rng, docs, args.synthetic_docs)
+    chunks = []
+    for doc_id, source, lic, text in docs:
+        h = int(hashlib.sha256(doc_id.encode()).hexdigest()[:8], 16) / 2**32
+        split = "heldout" if h < args.heldout_frac else "train"
+        for j, c in enumerate(chunk_text(text)):
+            # Dedupe: crates share license files and boilerplate.
+            chunks.append({"id": f"{doc_id}@{j}", "source": source, "license": lic, "split": split, "text": c})
+    seen, uniq = set(), []
+    for c in chunks:
+        key = hashlib.sha256(c["text"].encode()).hexdigest()
+        if key not in seen:
+            seen.add(key)
+            uniq.append(c)
+    rng.shuffle(uniq)
+    # Held-out chunks first so the first label shards always cover evaluation.
+    uniq.sort(key=lambda c: c["split"] != "heldout")
+    os.makedirs(args.out_dir, exist_ok=True)
+    with open(os.path.join(args.out_dir, "corpus.jsonl"), "w", encoding="utf-8") as f:
+        for c in uniq:
+            f.write(json.dumps(c, ensure_ascii=False) + "\n")
+    stats = {}
+    for c in uniq:
+        s = stats.setdefault(c["source"], [0, 0])
+        s[0] += 1
+        s[1] += len(c["text"])
+    print(json.dumps({"chunks": len(uniq), "heldout": sum(c["split"] == "heldout" for c in uniq),
+                      "by_source": {k: {"chunks": v[0], "chars": v[1]} for k, v in sorted(stats.items())}}, indent=1))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

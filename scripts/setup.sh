@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Installs what the project needs on a fresh machine; quick and silent when all is present.
+# Usage: scripts/setup.sh [rust|wasm|browser|node|all]...   (default: all)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1/p' Cargo.toml)
+[ -n "$WASM_BINDGEN_VERSION" ] || { echo "setup: cannot read the pinned wasm-bindgen version from Cargo.toml" >&2; exit 1; }
+
+log() { echo "[setup] $*"; }
+
+need_wasm() {
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    log "adding rust target wasm32-unknown-unknown"
+    rustup target add wasm32-unknown-unknown
+  fi
+  if ! command -v wasm-pack >/dev/null 2>&1; then
+    log "installing wasm-pack (about 2 min)"
+    cargo install wasm-pack --locked
+  fi
+  # wasm-pack would try to download a matching wasm-bindgen-cli, which fails here: pre-install it.
+  # No --locked: its lockfile names a crate version the registry mirror may lack.
+  if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+    log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 4 min)"
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+  fi
+}
+
+need_browser() {
+  if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+    log "installing Debian chromium and chromium-driver"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq chromium chromium-driver >/dev/null
+  fi
+}
+
+need_node() {
+  command -v node >/dev/null 2>&1 || { echo "setup: node is required (Node 20+)" >&2; exit 1; }
+  for dir in tests/js; do
+    if [ -f "$dir/package.json" ]; then
+      if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+        log "npm ci in $dir"
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+      fi
+    fi
+  done
+}
+
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(all)
+for t in "${targets[@]}"; do
+  case "$t" in
+    rust) ;;
+    wasm) need_wasm ;;
+    browser) need_browser ;;
+    node) need_node ;;
+    all) need_wasm; need_browser; need_node ;;
+    *) echo "setup: unknown part '$t'" >&2; exit 2 ;;
+  esac
+done

@@ -1,0 +1,229 @@
+//! Compress-cache-retrieve: every lossy step stores the original here under a content hash and
+//! leaves a marker naming that hash, so nothing a user sent is ever lost. Also the marker grammar
+//! and the `headroom_retrieve` tool definition in each provider's format.
+
+use crate::clock;
+use crate::config::{CcrConfig, Provider};
+use crate::error::{Error, Result};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Hex digits in a retrieval hash (96 bits of SHA-256).
+pub const HASH_LEN: usize = 24;
+/// The name of the tool the model calls to get an original back.
+pub const RETRIEVE_TOOL_NAME: &str = "headroom_retrieve";
+
+/// The retrieval hash of `content`: the first 24 hex digits of its SHA-256.
+pub fn hash(content: &str) -> String {
+    let digest = Sha256::digest(content.as_bytes());
+    let mut s = String::with_capacity(HASH_LEN);
+    for b in digest.iter().take(HASH_LEN / 2) {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// Whether `s` has the shape of a retrieval hash.
+pub fn is_hash(s: &str) -> bool {
+    s.len() == HASH_LEN && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The one-line text marker left where content was removed:
+/// `[headroom: <summary>; retrieve the original with headroom_retrieve hash=<hash>]`.
+pub fn marker(summary: &str, hash: &str) -> String {
+    format!("[headroom: {summary}; retrieve the original with {RETRIEVE_TOOL_NAME} hash={hash}]")
+}
+
+/// Every hash named by a marker in `text`, in order of appearance.
+pub fn find_markers(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let needle = "hash=";
+    let mut rest = text;
+    while let Some(i) = rest.find(needle) {
+        let after = &rest[i + needle.len()..];
+        let candidate: String = after.chars().take(HASH_LEN).collect();
+        let before = &rest[..i];
+        if is_hash(&candidate)
+            && !after[HASH_LEN.min(after.len())..].starts_with(|c: char| c.is_ascii_hexdigit())
+            && before.rfind("[headroom:").is_some()
+        {
+            out.push(candidate);
+        }
+        rest = &rest[i + needle.len()..];
+    }
+    out
+}
+
+struct Entry {
+    content: String,
+    expires_ms: f64,
+    last_used: u64,
+}
+
+/// An in-memory LRU store with a TTL, bounded in entries.
+pub struct MemoryStore {
+    max_entries: usize,
+    ttl_ms: f64,
+    entries: HashMap<String, Entry>,
+    /// last_used tick -> hash, for LRU eviction.
+    order: BTreeMap<u64, String>,
+    tick: u64,
+}
+
+impl MemoryStore {
+    pub fn new(config: &CcrConfig) -> MemoryStore {
+        MemoryStore {
+            max_entries: config.max_entries.max(1) as usize,
+            ttl_ms: config.ttl_seconds as f64 * 1000.0,
+            entries: HashMap::new(),
+            order: BTreeMap::new(),
+            tick: 0,
+        }
+    }
+
+    fn touch(&mut self, hash: &str) {
+        self.tick += 1;
+        if let Some(e) = self.entries.get_mut(hash) {
+            self.order.remove(&e.last_used);
+            e.last_used = self.tick;
+            self.order.insert(self.tick, hash.to_string());
+        }
+    }
+
+    /// Stores `content` and returns its hash.
+    pub fn put(&mut self, content: &str) -> String {
+        let h = hash(content);
+        let now = clock::unix_ms();
+        if let Some(e) = self.entries.get_mut(&h) {
+            e.expires_ms = now + self.ttl_ms;
+        } else {
+            self.entries.insert(h.clone(), Entry { content: content.to_string(), expires_ms: now + self.ttl_ms, last_used: 0 });
+        }
+        self.touch(&h);
+        while self.entries.len() > self.max_entries {
+            let Some((&tick, _)) = self.order.iter().next() else { break };
+            if let Some(old) = self.order.remove(&tick) {
+                self.entries.remove(&old);
+            }
+        }
+        h
+    }
+
+    /// The original for `hash`, if present and not expired.
+    pub fn get(&mut self, hash: &str) -> Option<String> {
+        let now = clock::unix_ms();
+        let expired = match self.entries.get(hash) {
+            None => return None,
+            Some(e) => e.expires_ms < now,
+        };
+        if expired {
+            if let Some(e) = self.entries.remove(hash) {
+                self.order.remove(&e.last_used);
+            }
+            return None;
+        }
+        self.touch(hash);
+        self.entries.get(hash).map(|e| e.content.clone())
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn max_entries(&self) -> usize {
+        self.max_entries
+    }
+}
+
+/// A store shared by several `Headroom` instances (the module-level API shares the default one's).
+#[derive(Clone)]
+pub struct SharedStore(Arc<Mutex<MemoryStore>>);
+
+impl SharedStore {
+    pub fn new(config: &CcrConfig) -> SharedStore {
+        SharedStore(Arc::new(Mutex::new(MemoryStore::new(config))))
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, MemoryStore> {
+        // A panic elsewhere cannot leave the map half-written in a way that matters here.
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn put(&self, content: &str) -> String {
+        self.lock().put(content)
+    }
+
+    /// The original for `hash`; a malformed hash is a `ValidationError`, an unknown one `None`.
+    pub fn retrieve(&self, hash: &str) -> Result<Option<String>> {
+        if !is_hash(hash) {
+            return Err(Error::validation(
+                "invalid_hash",
+                format!("'{}' is not a retrieval hash ({HASH_LEN} lowercase hex digits)", hash.chars().take(64).collect::<String>()),
+            ));
+        }
+        Ok(self.lock().get(hash))
+    }
+}
+
+const RETRIEVE_DESCRIPTION: &str = "Retrieve original content that Headroom compressed. Call this with the hash from a \
+[headroom: ...] marker when you need the omitted items or lines; optionally pass a query to get only the matching parts.";
+
+fn retrieve_parameters() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "hash": { "type": "string", "description": "The hash from the marker (24 hex digits)." },
+            "query": { "type": "string", "description": "Optional: only return the parts of the original that match this query." }
+        },
+        "required": ["hash"]
+    })
+}
+
+/// The `headroom_retrieve` tool definition in `provider`'s format.
+pub fn retrieve_tool(provider: Provider) -> Value {
+    match provider {
+        Provider::Openai => json!({
+            "type": "function",
+            "function": { "name": RETRIEVE_TOOL_NAME, "description": RETRIEVE_DESCRIPTION, "parameters": retrieve_parameters() }
+        }),
+        Provider::Anthropic => json!({
+            "name": RETRIEVE_TOOL_NAME, "description": RETRIEVE_DESCRIPTION, "input_schema": retrieve_parameters()
+        }),
+        Provider::Google => json!({
+            "name": RETRIEVE_TOOL_NAME, "description": RETRIEVE_DESCRIPTION, "parameters": retrieve_parameters()
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marker_round_trip() {
+        let h = hash("original");
+        assert!(is_hash(&h));
+        let m = marker("480 of 500 items omitted", &h);
+        assert_eq!(find_markers(&format!("before {m} after")), vec![h.clone()]);
+        assert!(find_markers("hash=0123456789abcdef01234567 without a marker").is_empty());
+    }
+
+    #[test]
+    fn lru_and_validation() {
+        let cfg = CcrConfig { max_entries: 2, ..CcrConfig::default() };
+        let store = SharedStore::new(&cfg);
+        let a = store.put("a");
+        let b = store.put("b");
+        assert_eq!(store.retrieve(&a).ok().flatten().as_deref(), Some("a"));
+        store.put("c"); // evicts b, the least recently used
+        assert_eq!(store.retrieve(&b).ok().flatten(), None);
+        assert_eq!(store.retrieve(&a).ok().flatten().as_deref(), Some("a"));
+        assert!(store.retrieve("not a hash").is_err());
+    }
+}

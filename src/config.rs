@@ -1,0 +1,343 @@
+//! Configuration: the camelCase form of the seed's `HeadroomConfig`, with its defaults.
+//! Every struct rejects unknown keys, so a typo is a `ConfigurationError`, never a silent no-op.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What the pipeline does with a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Observe and count; never modify.
+    Audit,
+    /// Apply the transforms.
+    #[default]
+    Optimize,
+    /// Run the transforms and return the plan; the caller makes no provider call.
+    Simulate,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Audit => "audit",
+            Mode::Optimize => "optimize",
+            Mode::Simulate => "simulate",
+        }
+    }
+}
+
+/// The three provider request formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Openai,
+    Anthropic,
+    Google,
+}
+
+impl Provider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Openai => "openai",
+            Provider::Anthropic => "anthropic",
+            Provider::Google => "google",
+        }
+    }
+}
+
+/// Top-level configuration (`new Headroom(config)`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Config {
+    /// Default model when a request names none (token encoding and context limit come from it).
+    pub model: String,
+    /// Request format; detected from each request's shape when absent.
+    pub provider: Option<Provider>,
+    pub default_mode: Mode,
+    /// Tokens reserved for the model's answer when fitting the context window.
+    pub output_buffer_tokens: u64,
+    /// Context-limit overrides by model name; the longest matching prefix wins.
+    pub model_context_limits: BTreeMap<String, u64>,
+    pub smart_crusher: SmartCrusherConfig,
+    pub cache_aligner: CacheAlignerConfig,
+    pub cache_optimizer: CacheOptimizerConfig,
+    pub rolling_window: RollingWindowConfig,
+    pub ccr: CcrConfig,
+    /// Per-tool settings by tool (function) name.
+    pub tool_profiles: BTreeMap<String, ToolProfile>,
+    /// Tools whose results are never compressed.
+    pub exclude_tools: Vec<String>,
+    pub limits: Limits,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            model: "gpt-4o".into(),
+            provider: None,
+            default_mode: Mode::Optimize,
+            output_buffer_tokens: 4000,
+            model_context_limits: BTreeMap::new(),
+            smart_crusher: SmartCrusherConfig::default(),
+            cache_aligner: CacheAlignerConfig::default(),
+            cache_optimizer: CacheOptimizerConfig::default(),
+            rolling_window: RollingWindowConfig::default(),
+            ccr: CcrConfig::default(),
+            tool_profiles: BTreeMap::new(),
+            exclude_tools: Vec::new(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// SmartCrusher (JSON tool outputs); fields and defaults of the seed's `SmartCrusherConfig`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct SmartCrusherConfig {
+    pub enabled: bool,
+    pub min_items_to_analyze: u64,
+    pub min_tokens_to_crush: u64,
+    pub variance_threshold: f64,
+    pub uniqueness_threshold: f64,
+    pub similarity_threshold: f64,
+    pub max_items_after_crush: u64,
+    pub preserve_change_points: bool,
+    pub dedup_identical_items: bool,
+    pub first_fraction: f64,
+    pub last_fraction: f64,
+    pub lossless_min_savings_ratio: f64,
+    pub lossless_only: bool,
+    pub relevance: RelevanceConfig,
+}
+
+impl Default for SmartCrusherConfig {
+    fn default() -> Self {
+        SmartCrusherConfig {
+            enabled: true,
+            min_items_to_analyze: 5,
+            min_tokens_to_crush: 200,
+            variance_threshold: 2.0,
+            uniqueness_threshold: 0.1,
+            similarity_threshold: 0.8,
+            max_items_after_crush: 15,
+            preserve_change_points: true,
+            dedup_identical_items: true,
+            first_fraction: 0.3,
+            last_fraction: 0.15,
+            lossless_min_savings_ratio: 0.15,
+            lossless_only: false,
+            relevance: RelevanceConfig::default(),
+        }
+    }
+}
+
+/// How items are scored against the user's query (BM25 here; no embedding model in the core).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct RelevanceConfig {
+    pub bm25_k1: f64,
+    pub bm25_b: f64,
+    pub relevance_threshold: f64,
+}
+
+impl Default for RelevanceConfig {
+    fn default() -> Self {
+        RelevanceConfig { bm25_k1: 1.5, bm25_b: 0.75, relevance_threshold: 0.25 }
+    }
+}
+
+/// What CacheAligner does with volatile content in system prompts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CacheAlignerMode {
+    Off,
+    Detect,
+    Rewrite,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct CacheAlignerConfig {
+    pub mode: CacheAlignerMode,
+    pub extra_dynamic_labels: Vec<String>,
+    pub entropy_threshold: f64,
+    pub normalize_whitespace: bool,
+    pub collapse_blank_lines: bool,
+    pub dynamic_tail_separator: String,
+}
+
+impl Default for CacheAlignerConfig {
+    fn default() -> Self {
+        CacheAlignerConfig {
+            mode: CacheAlignerMode::Detect,
+            extra_dynamic_labels: Vec::new(),
+            entropy_threshold: 0.7,
+            normalize_whitespace: false,
+            collapse_blank_lines: false,
+            dynamic_tail_separator: "\n\n---\n[Dynamic Context]\n".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct CacheOptimizerConfig {
+    pub enabled: bool,
+    pub min_cacheable_tokens: u64,
+}
+
+impl Default for CacheOptimizerConfig {
+    fn default() -> Self {
+        CacheOptimizerConfig { enabled: true, min_cacheable_tokens: 1024 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct RollingWindowConfig {
+    pub enabled: bool,
+    /// The last N turns are never dropped.
+    pub keep_turns: u64,
+}
+
+impl Default for RollingWindowConfig {
+    fn default() -> Self {
+        RollingWindowConfig { enabled: true, keep_turns: 2 }
+    }
+}
+
+/// Compress-cache-retrieve: originals of everything dropped, kept for retrieval by hash.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct CcrConfig {
+    pub enabled: bool,
+    pub max_entries: u64,
+    pub ttl_seconds: u64,
+    /// Add the `headroom_retrieve` tool to the request whenever a marker is emitted.
+    pub inject_retrieve_tool: bool,
+}
+
+impl Default for CcrConfig {
+    fn default() -> Self {
+        CcrConfig { enabled: true, max_entries: 1000, ttl_seconds: 1800, inject_retrieve_tool: true }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct ToolProfile {
+    pub skip_compression: bool,
+    /// Overrides `smartCrusher.maxItemsAfterCrush` for this tool.
+    pub max_items_after_crush: Option<u64>,
+}
+
+/// Resource bounds checked at the edge, before any work.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct Limits {
+    pub max_request_bytes: u64,
+    pub max_json_depth: u64,
+    /// Soft deadline for the whole pipeline; transforms that would start after it are skipped
+    /// with a warning. `None` (the default) keeps output deterministic.
+    pub deadline_ms: Option<f64>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_request_bytes: 64 * 1024 * 1024, max_json_depth: 100, deadline_ms: None }
+    }
+}
+
+/// Per-request options (`hr.compress(request, options)`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct RequestOptions {
+    pub mode: Option<Mode>,
+    pub model: Option<String>,
+    pub provider: Option<Provider>,
+    pub output_buffer_tokens: Option<u64>,
+    pub keep_turns: Option<u64>,
+    pub tool_profiles: Option<BTreeMap<String, ToolProfile>>,
+    /// What the user is asking about; defaults to the last user message's text.
+    pub query: Option<String>,
+}
+
+fn check_fraction(name: &str, v: f64) -> Result<()> {
+    if !v.is_finite() || !(0.0..=1.0).contains(&v) {
+        return Err(Error::config("invalid_value", format!("{name} must be a number between 0 and 1, got {v}"))
+            .with("field", name));
+    }
+    Ok(())
+}
+
+fn check_positive(name: &str, v: f64) -> Result<()> {
+    if !v.is_finite() || v < 0.0 {
+        return Err(Error::config("invalid_value", format!("{name} must be a finite number >= 0, got {v}"))
+            .with("field", name));
+    }
+    Ok(())
+}
+
+impl Config {
+    /// Parses a JSON config; unknown keys, wrong types and out-of-range numbers are errors.
+    pub fn from_json(text: &str) -> Result<Config> {
+        let trimmed = text.trim();
+        if trimmed.is_empty() || trimmed == "null" {
+            return Ok(Config::default());
+        }
+        let config: Config = serde_json::from_str(trimmed).map_err(|e| {
+            Error::config("invalid_config", format!("invalid configuration: {e}"))
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Range checks that serde's types cannot express.
+    pub fn validate(&self) -> Result<()> {
+        let sc = &self.smart_crusher;
+        check_positive("smartCrusher.varianceThreshold", sc.variance_threshold)?;
+        check_fraction("smartCrusher.uniquenessThreshold", sc.uniqueness_threshold)?;
+        check_fraction("smartCrusher.similarityThreshold", sc.similarity_threshold)?;
+        check_fraction("smartCrusher.firstFraction", sc.first_fraction)?;
+        check_fraction("smartCrusher.lastFraction", sc.last_fraction)?;
+        check_fraction("smartCrusher.losslessMinSavingsRatio", sc.lossless_min_savings_ratio)?;
+        check_positive("smartCrusher.relevance.bm25K1", sc.relevance.bm25_k1)?;
+        check_fraction("smartCrusher.relevance.bm25B", sc.relevance.bm25_b)?;
+        check_positive("smartCrusher.relevance.relevanceThreshold", sc.relevance.relevance_threshold)?;
+        if sc.first_fraction + sc.last_fraction > 1.0 {
+            return Err(Error::config(
+                "invalid_value",
+                "smartCrusher.firstFraction + smartCrusher.lastFraction must not exceed 1",
+            ));
+        }
+        check_fraction("cacheAligner.entropyThreshold", self.cache_aligner.entropy_threshold)?;
+        if let Some(d) = self.limits.deadline_ms {
+            check_positive("limits.deadlineMs", d)?;
+        }
+        if self.limits.max_json_depth == 0 {
+            return Err(Error::config("invalid_value", "limits.maxJsonDepth must be at least 1"));
+        }
+        if self.model.trim().is_empty() {
+            return Err(Error::config("invalid_value", "model must not be empty"));
+        }
+        for (name, limit) in &self.model_context_limits {
+            if *limit == 0 {
+                return Err(Error::config("invalid_value", format!("modelContextLimits.{name} must be > 0")));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl RequestOptions {
+    pub fn from_json(text: &str) -> Result<RequestOptions> {
+        let trimmed = text.trim();
+        if trimmed.is_empty() || trimmed == "null" {
+            return Ok(RequestOptions::default());
+        }
+        serde_json::from_str(trimmed)
+            .map_err(|e| Error::config("invalid_options", format!("invalid request options: {e}")))
+    }
+}

@@ -1,0 +1,374 @@
+//! `Headroom`: the engine's one entry point. Validates a request at the edge, parses it into the
+//! canonical model, runs the pipeline (with per-transform timing, fail-safe rollback and an
+//! optional deadline), writes the provider format back out and keeps per-instance stats.
+
+use crate::ccr::SharedStore;
+use crate::clock::Stopwatch;
+use crate::config::{Config, Mode, Provider, RequestOptions};
+use crate::error::{Error, Result};
+use crate::message::{BlockKind, Conversation, Role};
+use crate::tokens::{model_info, Encoding, ModelInfo, TokenCounter};
+use crate::transforms::{default_pipeline, Context, Transform};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The outcome of `compress` / `simulate`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CompressResult {
+    /// The messages in the request's provider format (without Anthropic/Google top-level system).
+    pub messages: Value,
+    /// The whole body (tools included) when a body was passed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request: Option<Value>,
+    pub tokens_before: u64,
+    pub tokens_after: u64,
+    pub tokens_saved: u64,
+    /// tokens_after / tokens_before (1.0 when nothing changed).
+    pub compression_ratio: f64,
+    pub transforms_applied: Vec<String>,
+    pub markers: Vec<String>,
+    pub warnings: Vec<String>,
+    /// Milliseconds per transform, plus `total`.
+    pub timing: BTreeMap<String, f64>,
+    pub mode: Mode,
+    pub provider: Provider,
+    pub model: String,
+    /// In audit mode: what optimize would have saved (nothing was changed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub potential_tokens_saved: Option<u64>,
+}
+
+/// Per-transform totals.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransformStats {
+    pub applied: u64,
+    pub failed: u64,
+    pub total_ms: f64,
+}
+
+/// Per-instance statistics (`hr.stats()`), after the seed's `get_stats()`.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    pub requests_total: u64,
+    pub requests_failed: u64,
+    pub requests_by_mode: BTreeMap<String, u64>,
+    pub tokens_before_total: u64,
+    pub tokens_after_total: u64,
+    pub tokens_saved_total: u64,
+    /// In audit mode: what optimize would have saved.
+    pub potential_tokens_saved_total: u64,
+    pub savings_percent: f64,
+    pub transforms: BTreeMap<String, TransformStats>,
+    pub markers_total: u64,
+    pub store_entries: u64,
+}
+
+/// The engine. Cheap to create; holds its config, its CCR store and its stats.
+pub struct Headroom {
+    config: Config,
+    store: SharedStore,
+    pipeline: Vec<Box<dyn Transform>>,
+    stats: Stats,
+}
+
+impl Headroom {
+    /// A new engine with its own store. The config is validated here.
+    pub fn new(config: Config) -> Result<Headroom> {
+        config.validate()?;
+        let store = SharedStore::new(&config.ccr);
+        Ok(Headroom { config, store, pipeline: default_pipeline(), stats: Stats::default() })
+    }
+
+    /// A new engine running `pipeline` instead of the default one (Rust users can add their own
+    /// transforms; see `transforms::default_pipeline`).
+    pub fn with_pipeline(config: Config, pipeline: Vec<Box<dyn Transform>>) -> Result<Headroom> {
+        let mut hr = Headroom::new(config)?;
+        hr.pipeline = pipeline;
+        Ok(hr)
+    }
+
+    /// A new engine that shares `store` (so markers from either are retrievable from both).
+    pub fn with_store(config: Config, store: SharedStore) -> Result<Headroom> {
+        config.validate()?;
+        Ok(Headroom { config, store, pipeline: default_pipeline(), stats: Stats::default() })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn store(&self) -> &SharedStore {
+        &self.store
+    }
+
+    /// Compresses a request (JSON text of a messages array or a provider body) in the options'
+    /// mode, or the config's `defaultMode`.
+    pub fn compress(&mut self, request: &str, options: &RequestOptions) -> Result<CompressResult> {
+        let mode = options.mode.unwrap_or(self.config.default_mode);
+        let result = self.run(request, options, mode);
+        self.record(&result, mode);
+        result
+    }
+
+    /// Runs the pipeline and returns the plan; callers make no provider call.
+    pub fn simulate(&mut self, request: &str, options: &RequestOptions) -> Result<CompressResult> {
+        let result = self.run(request, options, Mode::Simulate);
+        self.record(&result, Mode::Simulate);
+        result
+    }
+
+    /// The original content behind a marker's hash, or `None` when unknown or expired.
+    pub fn retrieve(&self, hash: &str) -> Result<Option<String>> {
+        self.store.retrieve(hash)
+    }
+
+    /// Tokens in `text` for `model` (the config's model when `None`).
+    pub fn count_text(&self, text: &str, model: Option<&str>) -> usize {
+        self.counter(model).count(text)
+    }
+
+    /// Tokens a whole request costs, counted the way providers bill it.
+    pub fn count_request(&self, request: &str, model: Option<&str>) -> Result<usize> {
+        let value = self.parse_request(request)?;
+        let conv = Conversation::parse(value, self.config.provider)?;
+        let model = model.map(str::to_string).or_else(|| conv.model.clone());
+        Ok(self.counter(model.as_deref()).count_conversation(&conv))
+    }
+
+    /// Counts with an explicit tiktoken encoding (`o200k_base`, `cl100k_base`).
+    pub fn count_with_encoding(text: &str, encoding: &str) -> Result<usize> {
+        let enc = Encoding::from_name(encoding).ok_or_else(|| {
+            Error::config("unknown_encoding", format!("unknown encoding '{encoding}': use o200k_base or cl100k_base"))
+        })?;
+        Ok(enc.count(text))
+    }
+
+    pub fn model_info(&self, model: Option<&str>) -> ModelInfo {
+        model_info(model.unwrap_or(&self.config.model), &self.config.model_context_limits)
+    }
+
+    pub fn stats(&self) -> Stats {
+        let mut s = self.stats.clone();
+        s.store_entries = self.store.lock().len() as u64;
+        s
+    }
+
+    fn counter(&self, model: Option<&str>) -> TokenCounter {
+        TokenCounter::for_model(&self.model_info(model))
+    }
+
+    /// Size and depth limits, then JSON parsing; all failures are `ValidationError`s.
+    fn parse_request(&self, request: &str) -> Result<Value> {
+        let limits = &self.config.limits;
+        if request.len() as u64 > limits.max_request_bytes {
+            return Err(Error::validation(
+                "request_too_large",
+                format!("the request is {} bytes, over limits.maxRequestBytes ({})", request.len(), limits.max_request_bytes),
+            )
+            .with("bytes", request.len() as u64)
+            .with("limit", limits.max_request_bytes));
+        }
+        let depth = json_depth(request);
+        if depth as u64 > limits.max_json_depth {
+            return Err(Error::validation(
+                "json_too_deep",
+                format!("the request nests {depth} levels deep, over limits.maxJsonDepth ({})", limits.max_json_depth),
+            )
+            .with("depth", depth as u64)
+            .with("limit", limits.max_json_depth));
+        }
+        serde_json::from_str(request)
+            .map_err(|e| Error::validation("invalid_json", format!("the request is not valid JSON: {e}")))
+    }
+
+    fn run(&self, request: &str, options: &RequestOptions, mode: Mode) -> Result<CompressResult> {
+        let total = Stopwatch::start();
+        let value = self.parse_request(request)?;
+        let had_body = value.is_object();
+        let provider = options.provider.or(self.config.provider);
+        let conv = Conversation::parse(value, provider)?;
+        let model_name = options.model.clone().or_else(|| conv.model.clone()).unwrap_or_else(|| self.config.model.clone());
+        let info = model_info(&model_name, &self.config.model_context_limits);
+        let counter = TokenCounter::for_model(&info);
+        let tokens_before = counter.count_conversation(&conv) as u64;
+
+        let query = options.query.clone().unwrap_or_else(|| last_user_text(&conv));
+        let tool_profiles = options.tool_profiles.as_ref().unwrap_or(&self.config.tool_profiles);
+        let mut timing = BTreeMap::new();
+        let mut applied = Vec::new();
+        let mut potential = None;
+
+        // Audit changes nothing: the pipeline runs on a copy, with a scratch store, only to
+        // report what optimize would save.
+        let scratch_store;
+        let store = if mode == Mode::Audit {
+            scratch_store = SharedStore::new(&self.config.ccr);
+            &scratch_store
+        } else {
+            &self.store
+        };
+        let mut ctx = Context {
+            config: &self.config,
+            mode,
+            model: &info,
+            counter,
+            output_buffer_tokens: options.output_buffer_tokens.unwrap_or(self.config.output_buffer_tokens),
+            keep_turns: options.keep_turns.unwrap_or(self.config.rolling_window.keep_turns),
+            tool_profiles,
+            query,
+            store,
+            warnings: Vec::new(),
+            markers: Vec::new(),
+        };
+        let original = if mode == Mode::Audit { Some(conv.clone()) } else { None };
+        let mut work = conv;
+        let deadline = self.config.limits.deadline_ms;
+        for t in &self.pipeline {
+            if let Some(d) = deadline {
+                if total.elapsed_ms() > d && !t.always_run() {
+                    ctx.warnings.push(format!("{} skipped: limits.deadlineMs ({d} ms) reached", t.name()));
+                    continue;
+                }
+            }
+            let sw = Stopwatch::start();
+            let snapshot = work.clone();
+            let (nw, nm) = (ctx.warnings.len(), ctx.markers.len());
+            match t.apply(&mut work, &mut ctx) {
+                Ok(true) => applied.push(t.name().to_string()),
+                Ok(false) => {}
+                Err(e) => {
+                    work = snapshot;
+                    ctx.warnings.truncate(nw);
+                    ctx.markers.truncate(nm);
+                    ctx.warnings.push(format!("{} failed and left its content unchanged: {e}", t.name()));
+                }
+            }
+            timing.insert(t.name().to_string(), sw.elapsed_ms());
+        }
+        let (out, markers, warnings) = match original {
+            Some(original) => {
+                let would = counter.count_conversation(&work) as u64;
+                potential = Some(tokens_before.saturating_sub(would));
+                applied.clear();
+                (original, Vec::new(), ctx.warnings)
+            }
+            None => (work, ctx.markers, ctx.warnings),
+        };
+        let tokens_after = if mode == Mode::Audit { tokens_before } else { counter.count_conversation(&out) as u64 };
+        timing.insert("total".into(), total.elapsed_ms());
+        let ratio = if tokens_before == 0 { 1.0 } else { tokens_after as f64 / tokens_before as f64 };
+        let request_value = if had_body { Some(out.to_request()) } else { None };
+        Ok(CompressResult {
+            messages: out.messages_value(),
+            request: request_value,
+            tokens_before,
+            tokens_after,
+            tokens_saved: tokens_before.saturating_sub(tokens_after),
+            compression_ratio: ratio,
+            transforms_applied: applied,
+            markers,
+            warnings,
+            timing,
+            mode,
+            provider: out.provider,
+            model: info.model,
+            potential_tokens_saved: potential,
+        })
+    }
+
+    fn record(&mut self, result: &Result<CompressResult>, mode: Mode) {
+        let s = &mut self.stats;
+        s.requests_total += 1;
+        *s.requests_by_mode.entry(mode.as_str().to_string()).or_insert(0) += 1;
+        match result {
+            Err(_) => s.requests_failed += 1,
+            Ok(r) => {
+                s.tokens_before_total += r.tokens_before;
+                s.tokens_after_total += r.tokens_after;
+                s.tokens_saved_total += r.tokens_saved;
+                s.potential_tokens_saved_total += r.potential_tokens_saved.unwrap_or(0);
+                s.markers_total += r.markers.len() as u64;
+                for name in &r.transforms_applied {
+                    s.transforms.entry(name.clone()).or_default().applied += 1;
+                }
+                for (name, ms) in &r.timing {
+                    if name != "total" {
+                        s.transforms.entry(name.clone()).or_default().total_ms += ms;
+                    }
+                }
+                for w in &r.warnings {
+                    if let Some((name, _)) = w.split_once(" failed and left its content unchanged") {
+                        s.transforms.entry(name.to_string()).or_default().failed += 1;
+                    }
+                }
+            }
+        }
+        s.savings_percent = if s.tokens_before_total == 0 {
+            0.0
+        } else {
+            100.0 * s.tokens_saved_total as f64 / s.tokens_before_total as f64
+        };
+    }
+}
+
+/// The text of the last user message (not tool results, not engine markers).
+fn last_user_text(conv: &Conversation) -> String {
+    for m in conv.messages.iter().rev() {
+        if m.role == Role::User && !m.synthetic {
+            let text: Vec<&str> =
+                m.blocks.iter().filter(|b| b.kind == BlockKind::Text).map(|b| b.text.as_str()).collect();
+            if !text.is_empty() {
+                return text.join("\n");
+            }
+        }
+    }
+    String::new()
+}
+
+/// Maximum nesting depth of arrays/objects in JSON text, found with a single byte scan (no
+/// recursion, so hostile nesting cannot overflow the stack).
+pub fn json_depth(text: &str) -> usize {
+    let mut depth = 0usize;
+    let mut max = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in text.as_bytes() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+/// Parses an options JSON text, mapping errors to `ConfigurationError`.
+pub fn parse_options(text: Option<&str>) -> Result<RequestOptions> {
+    match text {
+        None => Ok(RequestOptions::default()),
+        Some(t) => RequestOptions::from_json(t),
+    }
+}
+
+/// The result as JSON text (what the wasm layer returns).
+pub fn to_json_text<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::compression("serialize_failed", e.to_string()))
+}

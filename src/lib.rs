@@ -1,0 +1,44 @@
+//! Headroom: context optimization for LLM requests.
+//!
+//! The engine compresses what an application sends to an LLM (OpenAI, Anthropic and Google
+//! request formats) so it costs fewer tokens while keeping what matters, and keeps every original
+//! retrievable by hash (compress-cache-retrieve). It is target-independent: the same code runs
+//! natively and in WebAssembly, where `wasm` (the only module that imports wasm-bindgen) exposes
+//! it to JavaScript.
+//!
+//! ```
+//! use headroom::{Config, Headroom, RequestOptions};
+//! let mut hr = Headroom::new(Config::default()).unwrap();
+//! let request = r#"[{"role":"user","content":"hello"}]"#;
+//! let result = hr.compress(request, &RequestOptions::default()).unwrap();
+//! assert_eq!(result.tokens_before, result.tokens_after);
+//! ```
+
+pub mod ccr;
+pub mod clock;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod message;
+pub mod tokens;
+pub mod transforms;
+
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
+
+#[cfg(all(feature = "cuda", target_arch = "wasm32"))]
+compile_error!("the `cuda` feature (ort) is for native builds only; build wasm with `ml` instead");
+
+pub use ccr::{find_markers, hash as content_hash, marker, retrieve_tool, SharedStore, RETRIEVE_TOOL_NAME};
+pub use config::{
+    CacheAlignerConfig, CacheAlignerMode, CacheOptimizerConfig, CcrConfig, Config, Limits, Mode, Provider,
+    RelevanceConfig, RequestOptions, RollingWindowConfig, SmartCrusherConfig, ToolProfile,
+};
+pub use engine::{CompressResult, Headroom, Stats, TransformStats};
+pub use error::{Error, ErrorKind, Result};
+pub use message::{detect_provider, Conversation, Role};
+pub use tokens::{model_info, Encoding, ModelInfo, TokenCounter};
+pub use transforms::{default_pipeline, Context, Transform};
+
+/// The engine's version (the crate version).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,107 @@
+//! The wasm-bindgen layer, and the only module that imports it. Every export converts its input,
+//! calls one engine method and converts the output; every error goes through `to_js`. Requests
+//! and results cross the boundary as JSON text: one copy each way instead of a walk over JS
+//! objects field by field.
+
+use crate::config::Config;
+use crate::engine::{parse_options, to_json_text, Headroom};
+use crate::error::Error;
+use wasm_bindgen::prelude::*;
+
+/// An engine error as a JS `Error` carrying `headroomError`: the JSON of
+/// `{ name, code, message, details }`. The JS layer turns it into the matching class.
+fn to_js(e: Error) -> JsValue {
+    let err = js_sys::Error::new(&e.message);
+    err.set_name(e.kind.class_name());
+    let _ = js_sys::Reflect::set(&err, &"headroomError".into(), &e.to_json().to_string().into());
+    err.into()
+}
+
+fn config_from(config_json: Option<String>) -> Result<Config, JsValue> {
+    Config::from_json(config_json.as_deref().unwrap_or("")).map_err(to_js)
+}
+
+#[wasm_bindgen]
+pub struct WasmHeadroom {
+    inner: Headroom,
+}
+
+#[wasm_bindgen]
+impl WasmHeadroom {
+    /// `config_json`: the JSON of the config object, or undefined for defaults.
+    #[wasm_bindgen(constructor)]
+    pub fn new(config_json: Option<String>) -> Result<WasmHeadroom, JsValue> {
+        let inner = Headroom::new(config_from(config_json)?).map_err(to_js)?;
+        Ok(WasmHeadroom { inner })
+    }
+
+    /// A new engine with its own config that shares this one's CCR store.
+    #[wasm_bindgen(js_name = withSharedStore)]
+    pub fn with_shared_store(&self, config_json: Option<String>) -> Result<WasmHeadroom, JsValue> {
+        let inner = Headroom::with_store(config_from(config_json)?, self.inner.store().clone()).map_err(to_js)?;
+        Ok(WasmHeadroom { inner })
+    }
+
+    /// Returns the JSON of the result.
+    pub fn compress(&mut self, request_json: &str, options_json: Option<String>) -> Result<String, JsValue> {
+        let options = parse_options(options_json.as_deref()).map_err(to_js)?;
+        let result = self.inner.compress(request_json, &options).map_err(to_js)?;
+        to_json_text(&result).map_err(to_js)
+    }
+
+    pub fn simulate(&mut self, request_json: &str, options_json: Option<String>) -> Result<String, JsValue> {
+        let options = parse_options(options_json.as_deref()).map_err(to_js)?;
+        let result = self.inner.simulate(request_json, &options).map_err(to_js)?;
+        to_json_text(&result).map_err(to_js)
+    }
+
+    pub fn retrieve(&self, hash: &str) -> Result<Option<String>, JsValue> {
+        self.inner.retrieve(hash).map_err(to_js)
+    }
+
+    #[wasm_bindgen(js_name = countText)]
+    pub fn count_text(&self, text: &str, model: Option<String>) -> f64 {
+        self.inner.count_text(text, model.as_deref()) as f64
+    }
+
+    #[wasm_bindgen(js_name = countRequest)]
+    pub fn count_request(&self, request_json: &str, model: Option<String>) -> Result<f64, JsValue> {
+        self.inner.count_request(request_json, model.as_deref()).map(|n| n as f64).map_err(to_js)
+    }
+
+    /// Returns the JSON of the stats.
+    pub fn stats(&self) -> Result<String, JsValue> {
+        to_json_text(&self.inner.stats()).map_err(to_js)
+    }
+
+    /// Returns the JSON of the effective config (defaults filled in).
+    #[wasm_bindgen(js_name = configJson)]
+    pub fn config_json(&self) -> Result<String, JsValue> {
+        to_json_text(self.inner.config()).map_err(to_js)
+    }
+}
+
+/// Exact tiktoken count with a named encoding (`o200k_base`, `cl100k_base`).
+#[wasm_bindgen(js_name = countWithEncoding)]
+pub fn count_with_encoding(text: &str, encoding: &str) -> Result<f64, JsValue> {
+    Headroom::count_with_encoding(text, encoding).map(|n| n as f64).map_err(to_js)
+}
+
+/// The `headroom_retrieve` tool definition for a provider, as JSON.
+#[wasm_bindgen(js_name = retrieveToolJson)]
+pub fn retrieve_tool_json(provider: &str) -> Result<String, JsValue> {
+    let p = match provider {
+        "openai" => crate::Provider::Openai,
+        "anthropic" => crate::Provider::Anthropic,
+        "google" => crate::Provider::Google,
+        other => {
+            return Err(to_js(Error::config("unknown_provider", format!("unknown provider '{other}': use openai, anthropic or google"))))
+        }
+    };
+    Ok(crate::ccr::retrieve_tool(p).to_string())
+}
+
+#[wasm_bindgen(js_name = engineVersion)]
+pub fn engine_version() -> String {
+    crate::VERSION.to_string()
+}
