@@ -1,14 +1,24 @@
-//! Engine behaviour through the public Rust API: round-trips in all three provider formats,
-//! modes, typed errors, stats, fail-safe transforms and the retrieve tool.
+// Engine behaviour through the public Rust API: round-trips in all three provider formats,
+// modes, typed errors, stats, fail-safe transforms and the retrieve tool.
 
 use headroom::{
     default_pipeline, Config, Context, Conversation, ErrorKind, Headroom, Mode, Provider, RequestOptions, Transform,
 };
 use serde_json::Value;
 
+// The same cases run natively (`cargo test`) and as wasm in Node and in headless Chromium
+// (`wasm-pack test`, see tests/wasm_browser.rs): on wasm32, `#[test]` is wasm-bindgen-test's.
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
 fn fixture(name: &str) -> String {
-    let path = format!("{}/tests/fixtures/requests/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(path).expect("fixture").trim().to_string()
+    let text = match name {
+        "openai_tools.json" => include_str!("fixtures/requests/openai_tools.json"),
+        "anthropic_tools.json" => include_str!("fixtures/requests/anthropic_tools.json"),
+        "google_tools.json" => include_str!("fixtures/requests/google_tools.json"),
+        other => panic!("unknown fixture {other}"),
+    };
+    text.trim().to_string()
 }
 
 fn hr() -> Headroom {

@@ -1,0 +1,257 @@
+// The public JS API over the wasm engine, shared by every entry point. The engine is called
+// with JSON text and answers JSON text: one copy each way per call.
+//
+// Entry points (node.js, workerd.js, browser.js) instantiate the wasm module their own way and
+// hand the compiled WebAssembly.Module to `setModule`, which also lets us re-instantiate after a
+// trap (a Rust panic in wasm is a trap that leaves the instance unusable).
+
+import * as glue from './wasm/headroom.js';
+import {
+  HeadroomError,
+  ConfigurationError,
+  CompressionError,
+  ValidationError,
+  fromEngineError,
+} from './errors.js';
+
+import { state } from './runtime.js';
+
+/** Inner engine objects of the current generation, so a trap can detach them from the dead instance. */
+let live = new Set();
+
+function ensureReady() {
+  if (!state.ready) {
+    throw new HeadroomError(
+      'headroom-wasm is not initialised: in browsers, call `await init()` once before using it',
+      { code: 'not_initialised' },
+    );
+  }
+}
+
+function reinstantiate() {
+  for (const ref of live) {
+    const inner = ref.deref();
+    // Detach without calling into wasm: the old pointers mean nothing to the new instance.
+    if (inner && typeof inner.__destroy_into_raw === 'function') inner.__destroy_into_raw();
+  }
+  live = new Set();
+  state.generation += 1;
+  glue.__headroom_reset();
+  glue.initSync({ module: state.module });
+}
+
+/** Runs `fn` against the engine, mapping engine errors to classes and traps to a fresh instance. */
+function call(fn) {
+  ensureReady();
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof WebAssembly.RuntimeError) {
+      let recovered = false;
+      try {
+        reinstantiate();
+        recovered = true;
+      } catch {
+        state.ready = false;
+      }
+      throw new CompressionError(
+        `the wasm engine trapped (${err.message}); it was re-instantiated${recovered ? '' : ' unsuccessfully'}, and engine state (stores, stats) was reset`,
+        { code: 'wasm_trap', details: { recovered }, cause: err },
+      );
+    }
+    throw fromEngineError(err);
+  }
+}
+
+function wellFormed(s, what) {
+  if (typeof s.isWellFormed === 'function' ? !s.isWellFormed() : /[\uD800-\uDFFF]/.test(s.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ''))) {
+    throw new ValidationError(`${what} contains a lone UTF-16 surrogate, which cannot be sent as UTF-8`, {
+      code: 'lone_surrogate',
+    });
+  }
+  return s;
+}
+
+function jsonText(value, what, code) {
+  if (typeof value === 'string') return wellFormed(value, what);
+  let text;
+  try {
+    text = JSON.stringify(value);
+  } catch (err) {
+    throw new ValidationError(`${what} cannot be serialised to JSON: ${err.message}`, { code, cause: err });
+  }
+  if (text === undefined) throw new ValidationError(`${what} is not a JSON value`, { code });
+  return text;
+}
+
+function requestText(request) {
+  if (typeof request === 'string') return wellFormed(request, 'the request');
+  if (request === null || typeof request !== 'object') {
+    throw new ValidationError('a request must be a messages array or a provider request body (an object)', {
+      code: 'invalid_request',
+      details: { type: request === null ? 'null' : typeof request },
+    });
+  }
+  return jsonText(request, 'the request', 'invalid_request');
+}
+
+function configText(config, what = 'the configuration') {
+  if (config === undefined || config === null) return undefined;
+  if (typeof config !== 'object' || Array.isArray(config)) {
+    throw new ConfigurationError(`${what} must be an object`, { code: 'invalid_config' });
+  }
+  // JSON would turn NaN and Infinity into null; name the field instead.
+  const bad = findNonFinite(config, '');
+  if (bad) throw new ConfigurationError(`${bad} must be a finite number`, { code: 'invalid_value', details: { field: bad } });
+  return jsonText(config, what, 'invalid_config');
+}
+
+function findNonFinite(value, path) {
+  if (typeof value === 'number' && !Number.isFinite(value)) return path || '(value)';
+  if (value && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      const found = findNonFinite(v, path ? `${path}.${k}` : k);
+      if (found) return found;
+    }
+  }
+  return null;
+}
+
+/**
+ * The engine. `new Headroom(config?)`; all methods are synchronous.
+ */
+export class Headroom {
+  #inner;
+  #config;
+  #generation;
+  #share;
+
+  constructor(config, /* internal */ shareWith) {
+    ensureReady();
+    this.#config = configText(config);
+    this.#share = shareWith;
+    this.#create();
+  }
+
+  #create() {
+    this.#generation = state.generation;
+    this.#inner = call(() =>
+      this.#share ? this.#share.#engine().withSharedStore(this.#config) : new glue.WasmHeadroom(this.#config),
+    );
+    live.add(new WeakRef(this.#inner));
+  }
+
+  #engine() {
+    if (this.#generation !== state.generation) this.#create();
+    return this.#inner;
+  }
+
+  /** Compresses a request: a messages array, a provider body, or either as JSON text. */
+  compress(request, options) {
+    const req = requestText(request);
+    const opts = configText(options, 'options');
+    return JSON.parse(call(() => this.#engine().compress(req, opts)));
+  }
+
+  /** Runs the pipeline and returns the plan without any provider call. */
+  simulate(request, options) {
+    const req = requestText(request);
+    const opts = configText(options, 'options');
+    return JSON.parse(call(() => this.#engine().simulate(req, opts)));
+  }
+
+  /** The original content behind a marker's hash, or null. */
+  retrieve(hash) {
+    if (typeof hash !== 'string') {
+      throw new ValidationError('a retrieval hash must be a string', { code: 'invalid_hash' });
+    }
+    return call(() => this.#engine().retrieve(hash)) ?? null;
+  }
+
+  /** Tokens in a string, or in a whole request counted the way providers bill it. */
+  countTokens(textOrRequest, model) {
+    if (model !== undefined && typeof model !== 'string') {
+      throw new ValidationError('model must be a string', { code: 'invalid_model' });
+    }
+    if (typeof textOrRequest === 'string') {
+      const text = wellFormed(textOrRequest, 'the text');
+      return call(() => this.#engine().countText(text, model));
+    }
+    const req = requestText(textOrRequest);
+    return call(() => this.#engine().countRequest(req, model));
+  }
+
+  /** Per-instance statistics. */
+  stats() {
+    return JSON.parse(call(() => this.#engine().stats()));
+  }
+
+  /** The effective configuration, defaults filled in. */
+  config() {
+    return JSON.parse(call(() => this.#engine().configJson()));
+  }
+
+  /** A new engine with its own config that shares this one's store of originals. */
+  withSharedStore(config) {
+    return new Headroom(config, this);
+  }
+}
+
+let defaultInstance = null;
+const perConfig = new Map();
+
+function defaultEngine() {
+  if (!defaultInstance || defaultInstance.generation !== state.generation) {
+    defaultInstance = { engine: new Headroom(), generation: state.generation };
+    perConfig.clear();
+  }
+  return defaultInstance.engine;
+}
+
+/** One-call compression over a shared default instance; markers are retrievable with `retrieve`. */
+export function compress(request, config) {
+  if (config === undefined || config === null) return defaultEngine().compress(request);
+  const key = configText(config);
+  let engine = perConfig.get(key);
+  if (!engine) {
+    engine = defaultEngine().withSharedStore(config);
+    if (perConfig.size >= 16) perConfig.delete(perConfig.keys().next().value);
+    perConfig.set(key, engine);
+  }
+  return engine.compress(request);
+}
+
+/** The original behind a hash from the module-level `compress`, or null. */
+export function retrieve(hash) {
+  return defaultEngine().retrieve(hash);
+}
+
+/** Tokens in a string or request (default model gpt-4o). */
+export function countTokens(textOrRequest, model) {
+  return defaultEngine().countTokens(textOrRequest, model);
+}
+
+/** Exact tiktoken count with a named encoding: `o200k_base` or `cl100k_base`. */
+export function countWithEncoding(text, encoding) {
+  wellFormed(String(text), 'the text');
+  return call(() => glue.countWithEncoding(text, encoding));
+}
+
+/** The `headroom_retrieve` tool definition in a provider's format, to add to requests yourself. */
+export function retrieveToolDefinition(provider = 'openai') {
+  return JSON.parse(call(() => glue.retrieveToolJson(provider)));
+}
+
+/** The engine version. */
+export function version() {
+  return call(() => glue.engineVersion());
+}
+
+export {
+  HeadroomError,
+  ConfigurationError,
+  ProviderError,
+  StorageError,
+  CompressionError,
+  ValidationError,
+} from './errors.js';

@@ -1,0 +1,194 @@
+// Types for headroom-wasm: the same API from every entry (Node, Workers, browsers).
+
+export {
+  HeadroomError,
+  ConfigurationError,
+  ProviderError,
+  StorageError,
+  CompressionError,
+  ValidationError,
+} from './errors.js';
+
+export type Provider = 'openai' | 'anthropic' | 'google';
+export type Mode = 'audit' | 'optimize' | 'simulate';
+
+export interface RelevanceConfig {
+  bm25K1?: number;
+  bm25B?: number;
+  relevanceThreshold?: number;
+}
+
+/** SmartCrusher (JSON tool outputs); defaults as in the seed's SmartCrusherConfig. */
+export interface SmartCrusherConfig {
+  enabled?: boolean;
+  minItemsToAnalyze?: number;
+  /** Only tool outputs above this many tokens are compressed. Default 200. */
+  minTokensToCrush?: number;
+  varianceThreshold?: number;
+  uniquenessThreshold?: number;
+  similarityThreshold?: number;
+  /** Default 15. */
+  maxItemsAfterCrush?: number;
+  preserveChangePoints?: boolean;
+  dedupIdenticalItems?: boolean;
+  firstFraction?: number;
+  lastFraction?: number;
+  losslessMinSavingsRatio?: number;
+  losslessOnly?: boolean;
+  relevance?: RelevanceConfig;
+}
+
+export interface CacheAlignerConfig {
+  mode?: 'off' | 'detect' | 'rewrite';
+  extraDynamicLabels?: string[];
+  entropyThreshold?: number;
+  normalizeWhitespace?: boolean;
+  collapseBlankLines?: boolean;
+  dynamicTailSeparator?: string;
+}
+
+export interface CacheOptimizerConfig {
+  enabled?: boolean;
+  minCacheableTokens?: number;
+}
+
+export interface RollingWindowConfig {
+  enabled?: boolean;
+  /** The last N turns are never dropped. Default 2. */
+  keepTurns?: number;
+}
+
+export interface CcrConfig {
+  enabled?: boolean;
+  /** Originals kept in memory (LRU). Default 1000. */
+  maxEntries?: number;
+  /** Default 1800 (30 minutes). */
+  ttlSeconds?: number;
+  /** Add the headroom_retrieve tool whenever a marker is emitted. Default true. */
+  injectRetrieveTool?: boolean;
+}
+
+export interface ToolProfile {
+  skipCompression?: boolean;
+  maxItemsAfterCrush?: number;
+}
+
+export interface Limits {
+  /** Default 64 MiB. */
+  maxRequestBytes?: number;
+  /** Default 100. */
+  maxJsonDepth?: number;
+  /** Soft deadline for the pipeline; off by default so output stays deterministic. */
+  deadlineMs?: number;
+}
+
+/** `new Headroom(config)`. Unknown keys throw ConfigurationError. */
+export interface HeadroomConfig {
+  /** Default model when a request names none. Default "gpt-4o". */
+  model?: string;
+  /** Detected from each request's shape when absent. */
+  provider?: Provider;
+  /** Default "optimize". */
+  defaultMode?: Mode;
+  /** Default 4000. */
+  outputBufferTokens?: number;
+  /** Context-limit overrides; the longest matching model-name prefix wins. */
+  modelContextLimits?: Record<string, number>;
+  smartCrusher?: SmartCrusherConfig;
+  cacheAligner?: CacheAlignerConfig;
+  cacheOptimizer?: CacheOptimizerConfig;
+  rollingWindow?: RollingWindowConfig;
+  ccr?: CcrConfig;
+  toolProfiles?: Record<string, ToolProfile>;
+  excludeTools?: string[];
+  limits?: Limits;
+}
+
+/** Per-request options. */
+export interface CompressOptions {
+  mode?: Mode;
+  model?: string;
+  provider?: Provider;
+  outputBufferTokens?: number;
+  keepTurns?: number;
+  toolProfiles?: Record<string, ToolProfile>;
+  /** What the user asks about; defaults to the last user message. */
+  query?: string;
+}
+
+/** A messages array, a whole provider request body, or either as JSON text. */
+export type Request = unknown[] | Record<string, unknown> | string;
+
+export interface CompressResult {
+  /** The messages, in the request's provider format. */
+  messages: unknown[];
+  /** The whole body (tools included), when a body was passed. */
+  request?: Record<string, unknown>;
+  tokensBefore: number;
+  tokensAfter: number;
+  tokensSaved: number;
+  /** tokensAfter / tokensBefore. */
+  compressionRatio: number;
+  transformsApplied: string[];
+  /** Retrieval hashes of the markers in the output. */
+  markers: string[];
+  warnings: string[];
+  /** Milliseconds per transform, plus `total`. */
+  timing: Record<string, number>;
+  mode: Mode;
+  provider: Provider;
+  model: string;
+  /** Audit mode only: what optimize would have saved. */
+  potentialTokensSaved?: number;
+}
+
+export interface TransformStats {
+  applied: number;
+  failed: number;
+  totalMs: number;
+}
+
+export interface Stats {
+  requestsTotal: number;
+  requestsFailed: number;
+  requestsByMode: Partial<Record<Mode, number>>;
+  tokensBeforeTotal: number;
+  tokensAfterTotal: number;
+  tokensSavedTotal: number;
+  potentialTokensSavedTotal: number;
+  savingsPercent: number;
+  transforms: Record<string, TransformStats>;
+  markersTotal: number;
+  storeEntries: number;
+}
+
+export class Headroom {
+  constructor(config?: HeadroomConfig);
+  compress(request: Request, options?: CompressOptions): CompressResult;
+  simulate(request: Request, options?: CompressOptions): CompressResult;
+  /** The original content behind a marker's hash, or null if unknown or expired. */
+  retrieve(hash: string): string | null;
+  /** Tokens in a string, or in a whole request counted as providers bill it. */
+  countTokens(textOrRequest: string | Request, model?: string): number;
+  stats(): Stats;
+  /** The effective configuration with defaults filled in. */
+  config(): Required<HeadroomConfig>;
+  /** A new engine with its own config that shares this one's store of originals. */
+  withSharedStore(config?: HeadroomConfig): Headroom;
+}
+
+/**
+ * Browsers: fetch and compile the module; call once before anything else. Node and Workers:
+ * a no-op (importing is enough).
+ */
+export function init(input?: string | URL | Response | BufferSource | WebAssembly.Module): Promise<void>;
+/** One-call compression over a shared default instance. */
+export function compress(request: Request, config?: HeadroomConfig): CompressResult;
+/** The original behind a hash from the module-level `compress`, or null. */
+export function retrieve(hash: string): string | null;
+export function countTokens(textOrRequest: string | Request, model?: string): number;
+/** Exact tiktoken count with a named encoding. */
+export function countWithEncoding(text: string, encoding: 'o200k_base' | 'cl100k_base'): number;
+/** The headroom_retrieve tool definition in a provider's format. */
+export function retrieveToolDefinition(provider?: Provider): Record<string, unknown>;
+export function version(): string;

@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""Regenerates examples/: request bodies that each carry a large, real tool output captured on a
+development machine (cargo metadata, grep over crate sources, a cargo install log, a unified diff
+between two releases of serde_json). Run from the repo root; needs cargo and the crates in the
+local registry. The outputs are committed, so `make demo` needs none of this."""
+import glob, json, os, subprocess, sys
+
+REG = glob.glob(os.path.expanduser("~/.cargo/registry/src/*/"))[0]
+OUT = "examples"
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, **kw).stdout
+
+def write(name, body):
+    with open(os.path.join(OUT, name), "w") as f:
+        json.dump(body, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+
+def json_api():
+    meta = json.loads(run(["cargo", "metadata", "--format-version", "1", "--offline"]))
+    keep = ["name", "version", "id", "license", "description", "source", "edition", "rust_version", "repository"]
+    pkgs = [{k: p.get(k) for k in keep} | {"dependencies": len(p.get("dependencies", [])), "targets": len(p.get("targets", []))}
+            for p in meta["packages"]]
+    out = json.dumps({"packages": pkgs, "workspace_root": "/work/main", "version": 1})
+    write("json_api.json", {
+        "model": "gpt-4o",
+        "messages": [
+            {"role": "system", "content": "You are a build assistant for a Rust project."},
+            {"role": "user", "content": "Which dependencies have no license recorded, and which version of serde_json do we use?"},
+            {"role": "assistant", "content": None, "tool_calls": [{"id": "call_meta", "type": "function",
+              "function": {"name": "cargo_metadata", "arguments": "{\"format_version\":1}"}}]},
+            {"role": "tool", "tool_call_id": "call_meta", "content": out},
+        ],
+        "tools": [{"type": "function", "function": {"name": "cargo_metadata", "description": "Run cargo metadata",
+                   "parameters": {"type": "object", "properties": {"format_version": {"type": "integer"}}}}}],
+    })
+
+def grep_output():
+    base = REG
+    out = run(["grep", "-rn", "--include=*.rs", "unwrap()", "serde_json-1.0.149/src", "regex-1.13.1/src", "tiktoken-rs-0.12.1/src"], cwd=base)
+    write("grep_output.json", {
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 1024,
+        "system": "You are a code reviewer.",
+        "messages": [
+            {"role": "user", "content": "Where does the deserializer call unwrap() in serde_json's de.rs?"},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_grep", "name": "grep",
+              "input": {"pattern": "unwrap()", "path": "."}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_grep", "content": out}]},
+        ],
+        "tools": [{"name": "grep", "description": "Search files", "input_schema": {"type": "object",
+                   "properties": {"pattern": {"type": "string"}, "path": {"type": "string"}}}}],
+    })
+
+def build_log(path):
+    with open(path) as f:
+        log = f.read()
+    write("build_log.json", {
+        "model": "gemini-2.0-flash",
+        "contents": [
+            {"role": "user", "parts": [{"text": "Did the wasm-bindgen-cli install succeed? Any warnings?"}]},
+            {"role": "model", "parts": [{"functionCall": {"name": "read_log", "args": {"path": "/tmp/setup.log"}}}]},
+            {"role": "user", "parts": [{"functionResponse": {"name": "read_log", "response": {"output": log}}}]},
+        ],
+        "tools": [{"functionDeclarations": [{"name": "read_log", "parameters": {"type": "object",
+                   "properties": {"path": {"type": "string"}}}}]}],
+    })
+
+def diff():
+    out = run(["diff", "-ru", "serde_json-1.0.149/src", "serde_json-1.0.154/src"], cwd=REG)
+    write("diff.json", {
+        "model": "gpt-4.1",
+        "messages": [
+            {"role": "user", "content": "Summarise what changed in serde_json's parser between 1.0.149 and 1.0.154."},
+            {"role": "assistant", "content": None, "tool_calls": [{"id": "call_diff", "type": "function",
+              "function": {"name": "shell", "arguments": "{\"cmd\":\"diff -ru serde_json-1.0.149/src serde_json-1.0.154/src\"}"}}]},
+            {"role": "tool", "tool_call_id": "call_diff", "content": out},
+        ],
+    })
+
+if __name__ == "__main__":
+    os.makedirs(OUT, exist_ok=True)
+    json_api(); grep_output(); diff()
+    build_log(sys.argv[1] if len(sys.argv) > 1 else "/tmp/setup.log")
