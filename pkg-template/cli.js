@@ -80,7 +80,13 @@ function main() {
   }
   if (cmd === 'count') {
     const hr = new Headroom();
-    return console.log(hr.countTokens(readInput(args._[1]), args.model));
+    const text = readInput(args._[1]);
+    let input = text;
+    try {
+      input = JSON.parse(text); // a request; anything else is counted as plain text
+    } catch {}
+    if (input === null || typeof input !== 'object') input = text;
+    return console.log(hr.countTokens(input, args.model));
   }
   console.error(`unknown command '${cmd}'\n\n${HELP}`);
   process.exitCode = 2;

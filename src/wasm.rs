@@ -105,3 +105,11 @@ pub fn retrieve_tool_json(provider: &str) -> Result<String, JsValue> {
 pub fn engine_version() -> String {
     crate::VERSION.to_string()
 }
+
+/// Traps on purpose. Exists only so tests can prove the JS layer re-instantiates the module and
+/// keeps working after a trap; nothing in the engine calls it.
+#[wasm_bindgen(js_name = __headroomTestTrap)]
+pub fn test_trap() {
+    // invariant: deliberate, test-only trap (see doc comment).
+    std::process::abort();
+}

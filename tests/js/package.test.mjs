@@ -1,0 +1,130 @@
+// The packed npm package, installed into a scratch app and used as a Node user would.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { installPackage, importFrom, examples } from './helpers.mjs';
+
+let app;
+let hw;
+
+before(async () => {
+  app = installPackage('package');
+  hw = await importFrom(app, 'headroom-wasm');
+});
+
+test('exports map: ordered conditions, types, bin', () => {
+  const pkg = JSON.parse(readFileSync(join(app, 'node_modules/headroom-wasm/package.json'), 'utf8'));
+  assert.equal(pkg.name, 'headroom-wasm');
+  assert.equal(pkg.type, 'module');
+  assert.deepEqual(Object.keys(pkg.exports['.']), ['types', 'workerd', 'browser', 'node', 'default']);
+  assert.ok(pkg.bin['headroom-wasm']);
+  for (const f of ['index.d.ts', 'errors.d.ts', 'wasm/headroom_bg.wasm']) {
+    readFileSync(join(app, 'node_modules/headroom-wasm', f));
+  }
+});
+
+test('importing is enough in Node; init() is a no-op', async () => {
+  await hw.init();
+  assert.match(hw.version(), /^\d+\.\d+\.\d+/);
+  assert.equal(hw.countTokens('hello world'), 2);
+});
+
+test('every bundled example compresses and round-trips', () => {
+  const hr = new hw.Headroom();
+  for (const { name, text } of examples()) {
+    const r = hr.compress(JSON.parse(text));
+    assert.ok(r.tokensBefore > 1000, `${name}: ${r.tokensBefore}`);
+    assert.ok(r.tokensAfter <= r.tokensBefore, name);
+    assert.ok(Array.isArray(r.messages) && r.request, name);
+    assert.equal(typeof r.timing.total, 'number');
+    for (const h of r.markers) assert.equal(typeof hr.retrieve(h), 'string', `${name}: marker ${h}`);
+    if (r.markers.length === 0) assert.deepEqual(r.request, JSON.parse(text), `${name}: untouched body`);
+    // JSON text in, same answer.
+    assert.equal(hr.compress(text).tokensAfter, r.tokensAfter);
+  }
+  const s = hr.stats();
+  assert.equal(s.requestsTotal, 2 * examples().length);
+});
+
+test('typed errors, and the instance keeps working', async () => {
+  const errorsEntry = await importFrom(app, 'headroom-wasm/errors');
+  assert.equal(errorsEntry.ConfigurationError, hw.ConfigurationError, 'one class across entries');
+  const hr = new hw.Headroom();
+  const cases = [
+    [() => hr.compress(42), hw.ValidationError, 'invalid_request'],
+    [() => hr.compress(null), hw.ValidationError, 'invalid_request'],
+    [() => hr.compress('not json'), hw.ValidationError, 'invalid_json'],
+    [() => hr.compress([{ role: 'wizard', content: 'x' }]), hw.ValidationError, 'unknown_role'],
+    [() => hr.compress([{ role: 'tool', tool_call_id: 'x', content: 'y' }]), hw.ValidationError, 'orphan_tool_result'],
+    [() => hr.compress([{ role: 'user', content: 'bad \uD800 surrogate' }]), hw.ValidationError, 'invalid_json'],
+    [() => hr.compress('[{"role":"user","content":"\uDC00"}]'), hw.ValidationError, 'lone_surrogate'],
+    [() => hr.countTokens('x\uD800'), hw.ValidationError, 'lone_surrogate'],
+    [() => hr.retrieve('zzz'), hw.ValidationError, 'invalid_hash'],
+    [() => hr.retrieve(12), hw.ValidationError, 'invalid_hash'],
+    [() => hr.compress([{ role: 'user', content: 'x' }], { mode: 'fast' }), hw.ConfigurationError, 'invalid_options'],
+    [() => new hw.Headroom({ nope: 1 }), hw.ConfigurationError, 'invalid_config'],
+    [() => new hw.Headroom({ outputBufferTokens: -5 }), hw.ConfigurationError, 'invalid_config'],
+    [() => new hw.Headroom({ smartCrusher: { varianceThreshold: NaN } }), hw.ConfigurationError, 'invalid_value'],
+    [() => new hw.Headroom('{}'), hw.ConfigurationError, 'invalid_config'],
+    [() => hw.countWithEncoding('x', 'gpt2'), hw.ConfigurationError, 'unknown_encoding'],
+  ];
+  for (const [fn, Cls, code] of cases) {
+    assert.throws(fn, (e) => {
+      assert.ok(e instanceof Cls, `${fn}: got ${e?.name}: ${e?.message}`);
+      assert.ok(e instanceof hw.HeadroomError);
+      assert.equal(e.code, code, `${fn}: ${e.message}`);
+      assert.equal(typeof e.details, 'object');
+      return true;
+    });
+    assert.equal(hr.compress([{ role: 'user', content: 'still works' }]).tokensBefore, 8);
+  }
+  const deep = '['.repeat(100000) + ']'.repeat(100000);
+  assert.throws(() => hr.compress(deep), (e) => e instanceof hw.ValidationError && e.code === 'json_too_deep');
+  assert.equal(hr.retrieve('0123456789abcdef01234567'), null);
+});
+
+test('audit observes, simulate plans', () => {
+  const hr = new hw.Headroom({ defaultMode: 'audit' });
+  const req = JSON.parse(examples()[0].text);
+  const r = hr.compress(req);
+  assert.equal(r.mode, 'audit');
+  assert.deepEqual(r.request, req);
+  assert.equal(r.tokensAfter, r.tokensBefore);
+  assert.equal(typeof r.potentialTokensSaved, 'number');
+  assert.equal(hr.simulate(req).mode, 'simulate');
+  assert.equal(hr.config().defaultMode, 'audit');
+});
+
+test('module-level compress and retrieve share one store', () => {
+  const req = JSON.parse(examples()[0].text);
+  const a = hw.compress(req);
+  const b = hw.compress(req, { smartCrusher: { maxItemsAfterCrush: 5 } });
+  for (const h of [...a.markers, ...b.markers]) assert.equal(typeof hw.retrieve(h), 'string');
+  assert.equal(hw.retrieveToolDefinition('anthropic').name, 'headroom_retrieve');
+  assert.equal(hw.retrieveToolDefinition('openai').function.name, 'headroom_retrieve');
+});
+
+test('a wasm trap re-instantiates the module and the API keeps working', () => {
+  const hr = new hw.Headroom({ model: 'gpt-4' });
+  assert.equal(hr.countTokens('hello world'), 2);
+  assert.throws(() => hw.__testTrap(), (e) => e instanceof hw.CompressionError && e.code === 'wasm_trap');
+  // The same JS object rebuilds its engine (same config) on the fresh instance.
+  assert.equal(hr.config().model, 'gpt-4');
+  assert.equal(hr.compress([{ role: 'user', content: 'after the trap' }]).tokensBefore, 9);
+  assert.equal(hw.compress([{ role: 'user', content: 'x' }]).tokensBefore, 7);
+});
+
+test('the CLI runs the demo and compresses stdin', () => {
+  const bin = join(app, 'node_modules/.bin/headroom-wasm');
+  const demo = execFileSync(bin, ['demo'], { encoding: 'utf8' });
+  assert.match(demo, /total: \d+ -> \d+ tokens/);
+  for (const { name } of examples()) assert.ok(demo.includes(name.replace('.json', '')), name);
+  const out = execFileSync(bin, ['compress', '-', '--output', 'messages'], {
+    input: JSON.stringify([{ role: 'user', content: 'hi' }]),
+    encoding: 'utf8',
+  });
+  assert.deepEqual(JSON.parse(out), [{ role: 'user', content: 'hi' }]);
+  assert.equal(execFileSync(bin, ['count', '-'], { input: '[{"role":"user","content":"hello world"}]', encoding: 'utf8' }).trim(), '8');
+});
