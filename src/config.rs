@@ -64,6 +64,7 @@ pub struct Config {
     pub cache_aligner: CacheAlignerConfig,
     pub cache_optimizer: CacheOptimizerConfig,
     pub rolling_window: RollingWindowConfig,
+    pub content_router: ContentRouterConfig,
     pub ccr: CcrConfig,
     /// Per-tool settings by tool (function) name.
     pub tool_profiles: BTreeMap<String, ToolProfile>,
@@ -84,6 +85,7 @@ impl Default for Config {
             cache_aligner: CacheAlignerConfig::default(),
             cache_optimizer: CacheOptimizerConfig::default(),
             rolling_window: RollingWindowConfig::default(),
+            content_router: ContentRouterConfig::default(),
             ccr: CcrConfig::default(),
             tool_profiles: BTreeMap::new(),
             exclude_tools: Vec::new(),
@@ -208,6 +210,31 @@ impl Default for RollingWindowConfig {
     }
 }
 
+/// Routes each tool output to SmartCrusher or a text compressor by its detected type.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct ContentRouterConfig {
+    pub enabled: bool,
+    /// Tool outputs below this many tokens pass through untouched.
+    pub min_tokens: u64,
+}
+
+impl Default for ContentRouterConfig {
+    fn default() -> Self {
+        ContentRouterConfig { enabled: true, min_tokens: 200 }
+    }
+}
+
+/// When the `headroom_retrieve` tool is added to a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InjectTool {
+    /// Whenever the output contains a marker.
+    Auto,
+    Always,
+    Never,
+}
+
 /// Compress-cache-retrieve: originals of everything dropped, kept for retrieval by hash.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
@@ -215,22 +242,29 @@ pub struct CcrConfig {
     pub enabled: bool,
     pub max_entries: u64,
     pub ttl_seconds: u64,
-    /// Add the `headroom_retrieve` tool to the request whenever a marker is emitted.
-    pub inject_retrieve_tool: bool,
+    pub inject_tool: InjectTool,
 }
 
 impl Default for CcrConfig {
     fn default() -> Self {
-        CcrConfig { enabled: true, max_entries: 1000, ttl_seconds: 1800, inject_retrieve_tool: true }
+        CcrConfig { enabled: true, max_entries: 1000, ttl_seconds: 1800, inject_tool: InjectTool::Auto }
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct ToolProfile {
     pub skip_compression: bool,
     /// Overrides `smartCrusher.maxItemsAfterCrush` for this tool.
-    pub max_items_after_crush: Option<u64>,
+    pub max_items: Option<u64>,
+    /// > 1 keeps more, < 1 keeps less (scales the item and line budgets).
+    pub bias: f64,
+}
+
+impl Default for ToolProfile {
+    fn default() -> Self {
+        ToolProfile { skip_compression: false, max_items: None, bias: 1.0 }
+    }
 }
 
 /// Resource bounds checked at the edge, before any work.
@@ -260,8 +294,11 @@ pub struct RequestOptions {
     pub output_buffer_tokens: Option<u64>,
     pub keep_turns: Option<u64>,
     pub tool_profiles: Option<BTreeMap<String, ToolProfile>>,
-    /// What the user is asking about; defaults to the last user message's text.
+    /// What the user is asking about; defaults, per tool output, to the nearest user message
+    /// before it plus its call's arguments.
     pub query: Option<String>,
+    /// Treat the first N messages as cached by the provider: nothing in them changes.
+    pub frozen_messages: Option<u64>,
 }
 
 fn check_fraction(name: &str, v: f64) -> Result<()> {
@@ -313,6 +350,11 @@ impl Config {
             ));
         }
         check_fraction("cacheAligner.entropyThreshold", self.cache_aligner.entropy_threshold)?;
+        for (name, p) in &self.tool_profiles {
+            if !p.bias.is_finite() || p.bias <= 0.0 {
+                return Err(Error::config("invalid_value", format!("toolProfiles.{name}.bias must be a number > 0")));
+            }
+        }
         if let Some(d) = self.limits.deadline_ms {
             check_positive("limits.deadlineMs", d)?;
         }

@@ -6,7 +6,7 @@ use crate::ccr::SharedStore;
 use crate::clock::Stopwatch;
 use crate::config::{Config, Mode, Provider, RequestOptions};
 use crate::error::{Error, Result};
-use crate::message::{BlockKind, Conversation, Role};
+use crate::message::Conversation;
 use crate::tokens::{model_info, Encoding, ModelInfo, TokenCounter};
 use crate::transforms::{default_pipeline, Context, Transform};
 use serde::Serialize;
@@ -38,6 +38,9 @@ pub struct CompressResult {
     /// In audit mode: what optimize would have saved (nothing was changed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub potential_tokens_saved: Option<u64>,
+    /// For a bare messages array: tool definitions to add to the request (the retrieve tool).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tools: Option<Vec<Value>>,
 }
 
 /// Per-transform totals.
@@ -190,13 +193,19 @@ impl Headroom {
         let value = self.parse_request(request)?;
         let had_body = value.is_object();
         let provider = options.provider.or(self.config.provider);
-        let conv = Conversation::parse(value, provider)?;
+        let mut conv = Conversation::parse(value, provider)?;
+        let frozen = conv.freeze_prefix(options.frozen_messages.unwrap_or(0) as usize);
         let model_name = options.model.clone().or_else(|| conv.model.clone()).unwrap_or_else(|| self.config.model.clone());
         let info = model_info(&model_name, &self.config.model_context_limits);
         let counter = TokenCounter::for_model(&info);
         let tokens_before = counter.count_conversation(&conv) as u64;
 
-        let query = options.query.clone().unwrap_or_else(|| last_user_text(&conv));
+        // Adding the retrieve tool to a request whose tools sit inside a cached prefix would break
+        // that cache: then only lossless steps run (and the warning says so).
+        let tool_would_break_cache = frozen > 0
+            && conv.body.as_ref().is_some_and(|b| !crate::transforms::retrieve_tool::body_has_tool(b))
+            && self.config.ccr.inject_tool != crate::config::InjectTool::Never;
+        let lossless_only = !self.config.ccr.enabled || tool_would_break_cache;
         let tool_profiles = options.tool_profiles.as_ref().unwrap_or(&self.config.tool_profiles);
         let mut timing = BTreeMap::new();
         let mut applied = Vec::new();
@@ -219,11 +228,18 @@ impl Headroom {
             output_buffer_tokens: options.output_buffer_tokens.unwrap_or(self.config.output_buffer_tokens),
             keep_turns: options.keep_turns.unwrap_or(self.config.rolling_window.keep_turns),
             tool_profiles,
-            query,
+            query: options.query.clone(),
             store,
             warnings: Vec::new(),
             markers: Vec::new(),
+            lossless_only,
+            tools_to_add: Vec::new(),
         };
+        if tool_would_break_cache {
+            ctx.warnings.push(format!(
+                "the first {frozen} messages are a cached prefix that covers the tools, and the retrieve tool is not among them: only lossless compression was applied"
+            ));
+        }
         let original = if mode == Mode::Audit { Some(conv.clone()) } else { None };
         let mut work = conv;
         let deadline = self.config.limits.deadline_ms;
@@ -249,14 +265,14 @@ impl Headroom {
             }
             timing.insert(t.name().to_string(), sw.elapsed_ms());
         }
-        let (out, markers, warnings) = match original {
+        let (out, markers, warnings, tools) = match original {
             Some(original) => {
                 let would = counter.count_conversation(&work) as u64;
                 potential = Some(tokens_before.saturating_sub(would));
                 applied.clear();
-                (original, Vec::new(), ctx.warnings)
+                (original, Vec::new(), ctx.warnings, Vec::new())
             }
-            None => (work, ctx.markers, ctx.warnings),
+            None => (work, ctx.markers, ctx.warnings, ctx.tools_to_add),
         };
         let tokens_after = if mode == Mode::Audit { tokens_before } else { counter.count_conversation(&out) as u64 };
         timing.insert("total".into(), total.elapsed_ms());
@@ -277,6 +293,7 @@ impl Headroom {
             provider: out.provider,
             model: info.model,
             potential_tokens_saved: potential,
+            tools: if tools.is_empty() { None } else { Some(tools) },
         })
     }
 
@@ -313,20 +330,6 @@ impl Headroom {
             100.0 * s.tokens_saved_total as f64 / s.tokens_before_total as f64
         };
     }
-}
-
-/// The text of the last user message (not tool results, not engine markers).
-fn last_user_text(conv: &Conversation) -> String {
-    for m in conv.messages.iter().rev() {
-        if m.role == Role::User && !m.synthetic {
-            let text: Vec<&str> =
-                m.blocks.iter().filter(|b| b.kind == BlockKind::Text).map(|b| b.text.as_str()).collect();
-            if !text.is_empty() {
-                return text.join("\n");
-            }
-        }
-    }
-    String::new()
 }
 
 /// Maximum nesting depth of arrays/objects in JSON text, found with a single byte scan (no

@@ -132,8 +132,9 @@ impl Transform for MarkAll {
             for i in 0..m.blocks.len() {
                 if m.blocks[i].kind == headroom::message::BlockKind::ToolResult && m.blocks[i].editable {
                     let original = m.blocks[i].text.clone();
-                    let h = ctx.store_original(&original);
-                    changed |= m.set_block_text(i, headroom::marker("everything omitted", &h));
+                    if let Some(h) = ctx.store_original(&original) {
+                        changed |= m.set_block_text(i, headroom::marker("everything omitted", &h));
+                    }
                 }
             }
         }
@@ -161,7 +162,8 @@ fn pipeline_with(extra: Vec<Box<dyn Transform>>) -> Vec<Box<dyn Transform>> {
 #[test]
 fn markers_are_retrievable_and_bring_the_retrieve_tool_in_every_format() {
     for name in ["openai_tools.json", "anthropic_tools.json", "google_tools.json"] {
-        let text = fixture(name);
+        // Without its cache breakpoints (a cached prefix allows only lossless steps; see below).
+        let text = fixture(name).replace(r#","cache_control":{"type":"ephemeral"}"#, "");
         let mut h = Headroom::with_pipeline(Config::default(), pipeline_with(vec![Box::new(MarkAll)])).unwrap();
         let r = h.compress(&text, &RequestOptions::default()).unwrap();
         assert!(!r.markers.is_empty(), "{name}");
@@ -211,6 +213,49 @@ fn audit_never_modifies_but_reports_potential() {
     assert_eq!(s.requests_by_mode["audit"], 1);
     assert_eq!(s.requests_by_mode["simulate"], 1);
     assert_eq!(s.tokens_saved_total, sim.tokens_saved);
+}
+
+#[test]
+fn frozen_prefix_is_never_changed_and_blocks_lossy_steps_when_tools_are_cached() {
+    let big = "line\n".repeat(300);
+    let anthropic = serde_json::json!({
+        "model": "claude-sonnet-4-5", "max_tokens": 10,
+        "messages": [
+            {"role": "user", "content": "q1"},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "f", "input": {}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": big, "cache_control": {"type": "ephemeral"}}]},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "t2", "name": "f", "input": {}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t2", "content": big}]},
+        ]
+    })
+    .to_string();
+    let mut h = Headroom::with_pipeline(Config::default(), pipeline_with(vec![Box::new(MarkAll)])).unwrap();
+    let r = h.compress(&anthropic, &RequestOptions::default()).unwrap();
+    // The tools are inside the cached prefix and lack the retrieve tool: lossless only.
+    assert!(r.markers.is_empty());
+    assert!(r.warnings.iter().any(|w| w.contains("only lossless")), "{:?}", r.warnings);
+    assert_eq!(r.request.unwrap().to_string(), anthropic);
+    // With the retrieve tool already declared, lossy steps may run, but only after the prefix.
+    let mut with_tool: Value = serde_json::from_str(&anthropic).unwrap();
+    with_tool["tools"] = serde_json::json!([headroom::retrieve_tool(Provider::Anthropic)]);
+    let r = h.compress(&with_tool.to_string(), &RequestOptions::default()).unwrap();
+    assert_eq!(r.markers.len(), 1);
+    let out = r.request.unwrap();
+    assert_eq!(out["messages"][2], with_tool["messages"][2], "frozen message unchanged");
+    assert_ne!(out["messages"][4], with_tool["messages"][4]);
+    // OpenAI: a caller-declared frozen prefix.
+    let openai = serde_json::json!([
+        {"role": "user", "content": "q"},
+        {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": big},
+    ])
+    .to_string();
+    let opts = RequestOptions { frozen_messages: Some(3), ..Default::default() };
+    let r = h.compress(&openai, &opts).unwrap();
+    assert_eq!(r.messages.to_string(), openai);
+    // A bare array gets the tool to add in the result.
+    let r = h.compress(&openai, &RequestOptions::default()).unwrap();
+    assert_eq!(r.tools.as_ref().map(Vec::len), Some(1));
 }
 
 #[test]

@@ -45,7 +45,7 @@ fn parse_system(raw: Value) -> Result<Message> {
             return Err(Error::validation("invalid_system", "`system` must be a string or an array of text blocks"))
         }
     }
-    Ok(Message { role: Role::System, blocks, raw, origin: Origin::SystemField, modified: false, synthetic: false })
+    Ok(Message { role: Role::System, blocks, raw, origin: Origin::SystemField, modified: false, synthetic: false, frozen: false })
 }
 
 fn parse_message(raw: Value, index: usize) -> Result<Message> {
@@ -77,7 +77,7 @@ fn parse_message(raw: Value, index: usize) -> Result<Message> {
             .with("messageIndex", index as u64))
         }
     }
-    Ok(Message { role, blocks, raw, origin: Origin::List, modified: false, synthetic: false })
+    Ok(Message { role, blocks, raw, origin: Origin::List, modified: false, synthetic: false, frozen: false })
 }
 
 fn parse_block(part: &Value, pi: usize, index: usize, blocks: &mut Vec<Block>) -> Result<()> {
@@ -177,5 +177,6 @@ pub(crate) fn text_message(role: Role, text: &str) -> Message {
         origin: Origin::List,
         modified: true,
         synthetic: true,
+        frozen: false,
     }
 }

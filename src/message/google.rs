@@ -103,7 +103,7 @@ fn parse_content(raw: Value, index: usize, pairing: &mut Pairing, system: bool) 
             blocks.push(Block::opaque(BlockKind::Other, base.clone()));
         }
     }
-    Ok(Message { role, blocks, raw, origin: Origin::List, modified: false, synthetic: false })
+    Ok(Message { role, blocks, raw, origin: Origin::List, modified: false, synthetic: false, frozen: false })
 }
 
 fn text_field(response: &Value) -> Option<(&'static str, String)> {
@@ -152,5 +152,6 @@ pub(crate) fn text_message(role: Role, text: &str) -> Message {
         origin: Origin::List,
         modified: true,
         synthetic: true,
+        frozen: false,
     }
 }

@@ -135,6 +135,9 @@ pub struct Message {
     pub modified: bool,
     /// Set on messages the engine inserted (markers), not sent by the user.
     pub synthetic: bool,
+    /// Inside the frozen prefix (a provider cache already holds it): no transform may change or
+    /// drop it. Enforced here, in `set_block_text`, for every transform at once.
+    pub frozen: bool,
 }
 
 impl Message {
@@ -160,7 +163,7 @@ impl Message {
     /// when the block is not editable.
     pub fn set_block_text(&mut self, i: usize, text: String) -> bool {
         let Some(block) = self.blocks.get(i) else { return false };
-        if !block.editable {
+        if !block.editable || self.frozen {
             return false;
         }
         let new_value = match block.encoding {
@@ -258,6 +261,48 @@ impl Conversation {
             Provider::Anthropic => anthropic::text_message(role, text),
             Provider::Google => google::text_message(role, text),
         }
+    }
+
+    /// Marks the frozen prefix: every message up to and including the last one that carries a
+    /// provider cache breakpoint (Anthropic `cache_control`), and at least the first
+    /// `at_least` messages. Returns how many messages are frozen.
+    pub fn freeze_prefix(&mut self, at_least: usize) -> usize {
+        let last_breakpoint =
+            self.messages.iter().rposition(|m| m.blocks.iter().any(|b| b.cache_control)).map_or(0, |i| i + 1);
+        let n = last_breakpoint.max(at_least).min(self.messages.len());
+        for m in &mut self.messages[..n] {
+            m.frozen = true;
+        }
+        n
+    }
+
+    /// Number of frozen messages at the start.
+    pub fn frozen_len(&self) -> usize {
+        self.messages.iter().take_while(|m| m.frozen).count()
+    }
+
+    /// The query a tool output is compressed against: the nearest user text before it plus its
+    /// own call's arguments. It depends only on what precedes the output, so the same output
+    /// compresses the same way on every later turn (stable bytes, stable prompt caches).
+    pub fn query_for_result(&self, message_index: usize, tool_id: Option<&str>) -> String {
+        let mut parts = Vec::new();
+        for m in self.messages[..message_index.min(self.messages.len())].iter().rev() {
+            if m.role == Role::User && !m.synthetic {
+                let text: Vec<&str> =
+                    m.blocks.iter().filter(|b| b.kind == BlockKind::Text).map(|b| b.text.as_str()).collect();
+                if !text.is_empty() {
+                    parts.push(text.join("\n"));
+                    break;
+                }
+            }
+        }
+        if let Some(id) = tool_id {
+            let call = self.messages.iter().flat_map(|m| &m.blocks).find(|b| b.kind == BlockKind::ToolCall && b.tool_id.as_deref() == Some(id));
+            if let Some(call) = call {
+                parts.push(call.text.clone());
+            }
+        }
+        parts.join("\n")
     }
 
     /// Every tool result must answer a call that comes before it.

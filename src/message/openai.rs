@@ -141,7 +141,7 @@ fn parse_message(raw: Value, index: usize) -> Result<Message> {
             b.tool_name = name.clone();
         }
     }
-    Ok(Message { role, blocks, raw, origin: Origin::List, modified: false, synthetic: false })
+    Ok(Message { role, blocks, raw, origin: Origin::List, modified: false, synthetic: false, frozen: false })
 }
 
 pub(crate) fn write(conv: &Conversation) -> Value {
@@ -163,5 +163,6 @@ pub(crate) fn text_message(role: Role, text: &str) -> Message {
         origin: Origin::List,
         modified: true,
         synthetic: true,
+        frozen: false,
     }
 }

@@ -23,29 +23,95 @@ pub struct Context<'a> {
     pub output_buffer_tokens: u64,
     pub keep_turns: u64,
     pub tool_profiles: &'a BTreeMap<String, ToolProfile>,
-    /// What the user is asking about (for relevance scoring).
-    pub query: String,
+    /// The caller's query override (`options.query`); see `query_for`.
+    pub query: Option<String>,
     pub store: &'a SharedStore,
     pub warnings: Vec<String>,
     /// Retrieval hashes of markers emitted so far.
     pub markers: Vec<String>,
+    /// Set by the engine when no marker may be emitted (CCR off, or the retrieve tool could not
+    /// be added without breaking a cached prefix): only lossless steps are allowed.
+    pub lossless_only: bool,
+    /// Tool definitions the caller must add (a bare messages array has no `tools`).
+    pub tools_to_add: Vec<serde_json::Value>,
 }
 
 impl Context<'_> {
-    /// Stores `original` and returns its hash, recording it as a marker of this request.
-    pub fn store_original(&mut self, original: &str) -> String {
+    /// Stores `original` for a lossy step and returns its hash, recording it as a marker of this
+    /// request. `None` means lossy steps are not allowed here: the caller must keep the content
+    /// (or compress it losslessly). This is the one gate every lossy transform goes through.
+    pub fn store_original(&mut self, original: &str) -> Option<String> {
+        if self.lossless_only {
+            return None;
+        }
         let h = self.store.put(original);
         if !self.markers.contains(&h) {
             self.markers.push(h.clone());
         }
-        h
+        Some(h)
     }
 
-    /// Whether results of `tool` must pass through untouched.
+    /// The query the tool output at `message_index` is compressed against.
+    pub fn query_for(&self, conv: &Conversation, message_index: usize, tool_id: Option<&str>) -> String {
+        match &self.query {
+            Some(q) => q.clone(),
+            None => conv.query_for_result(message_index, tool_id),
+        }
+    }
+
+    /// The profile for `tool`, if any.
+    pub fn profile(&self, tool: Option<&str>) -> Option<&ToolProfile> {
+        tool.and_then(|t| self.tool_profiles.get(t))
+    }
+
+    /// Whether results of `tool` must pass through untouched (`excludeTools` globs, or a
+    /// profile's `skipCompression`).
     pub fn skip_tool(&self, tool: Option<&str>) -> bool {
         let Some(tool) = tool else { return false };
-        self.config.exclude_tools.iter().any(|t| t == tool)
-            || self.tool_profiles.get(tool).is_some_and(|p| p.skip_compression)
+        self.config.exclude_tools.iter().any(|pattern| glob_match(pattern, tool))
+            || self.profile(Some(tool)).is_some_and(|p| p.skip_compression)
+    }
+}
+
+/// `*` matches any run of characters, `?` one character; everything else matches itself.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_match;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("mcp__*", "mcp__github__search"));
+        assert!(glob_match("read_?ile", "read_file"));
+        assert!(glob_match("*", ""));
+        assert!(!glob_match("grep", "grep2"));
+        assert!(!glob_match("*_x", "a_y"));
     }
 }
 

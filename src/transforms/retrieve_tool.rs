@@ -3,12 +3,17 @@
 
 use super::{Context, Transform};
 use crate::ccr::{retrieve_tool, RETRIEVE_TOOL_NAME};
-use crate::config::Provider;
+use crate::config::{InjectTool, Provider};
 use crate::error::Result;
 use crate::message::Conversation;
 use serde_json::{Map, Value};
 
 pub struct RetrieveTool;
+
+/// Whether `body` already declares the retrieve tool.
+pub fn body_has_tool(body: &Map<String, Value>) -> bool {
+    body.get("tools").and_then(Value::as_array).is_some_and(|t| has_tool(t))
+}
 
 fn has_tool(tools: &[Value]) -> bool {
     tools.iter().any(|t| {
@@ -30,14 +35,18 @@ impl Transform for RetrieveTool {
     }
 
     fn apply(&self, conv: &mut Conversation, ctx: &mut Context<'_>) -> Result<bool> {
-        if ctx.markers.is_empty() || !ctx.config.ccr.inject_retrieve_tool {
+        let wanted = match ctx.config.ccr.inject_tool {
+            InjectTool::Never => false,
+            InjectTool::Always => true,
+            InjectTool::Auto => !ctx.markers.is_empty(),
+        };
+        if !wanted {
             return Ok(false);
         }
         let provider = conv.provider;
         let Some(body) = conv.body.as_mut() else {
-            ctx.warnings.push(format!(
-                "markers were emitted but a bare messages array has no `tools`: pass the whole request body, or add the {RETRIEVE_TOOL_NAME} tool yourself (see retrieveToolDefinition)"
-            ));
+            // A bare messages array has no `tools`: the result carries the tool to add.
+            ctx.tools_to_add.push(retrieve_tool(provider));
             return Ok(false);
         };
         let tools = body.entry("tools").or_insert_with(|| Value::Array(Vec::new()));
