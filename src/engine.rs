@@ -234,6 +234,7 @@ impl Headroom {
             markers: Vec::new(),
             lossless_only,
             tools_to_add: Vec::new(),
+            notes: Vec::new(),
         };
         if tool_would_break_cache {
             ctx.warnings.push(format!(
@@ -252,20 +253,25 @@ impl Headroom {
             }
             let sw = Stopwatch::start();
             let snapshot = work.clone();
-            let (nw, nm) = (ctx.warnings.len(), ctx.markers.len());
+            let (nw, nm, nt) = (ctx.warnings.len(), ctx.markers.len(), ctx.tools_to_add.len());
+            ctx.notes.clear();
             match t.apply(&mut work, &mut ctx) {
-                Ok(true) => applied.push(t.name().to_string()),
+                Ok(true) => {
+                    applied.push(t.name().to_string());
+                    applied.append(&mut ctx.notes);
+                }
                 Ok(false) => {}
                 Err(e) => {
                     work = snapshot;
                     ctx.warnings.truncate(nw);
                     ctx.markers.truncate(nm);
+                    ctx.tools_to_add.truncate(nt);
                     ctx.warnings.push(format!("{} failed and left its content unchanged: {e}", t.name()));
                 }
             }
             timing.insert(t.name().to_string(), sw.elapsed_ms());
         }
-        let (out, markers, warnings, tools) = match original {
+        let (out, markers, mut warnings, tools) = match original {
             Some(original) => {
                 let would = counter.count_conversation(&work) as u64;
                 potential = Some(tokens_before.saturating_sub(would));
@@ -274,7 +280,19 @@ impl Headroom {
             }
             None => (work, ctx.markers, ctx.warnings, ctx.tools_to_add),
         };
-        let tokens_after = if mode == Mode::Audit { tokens_before } else { counter.count_conversation(&out) as u64 };
+        let mut tokens_after = if mode == Mode::Audit { tokens_before } else { counter.count_conversation(&out) as u64 };
+        // Never send more than was given: if the savings do not pay for what compression adds
+        // (markers, the retrieve tool), send the request as it came.
+        let (out, markers, tools) = if tokens_after > tokens_before {
+            let mut original = Conversation::parse(self.parse_request(request)?, provider)?;
+            original.freeze_prefix(0);
+            tokens_after = tokens_before;
+            applied.clear();
+            warnings.push(format!("compression would have added tokens ({tokens_before} -> {}); the request is sent unchanged", counter.count_conversation(&out)));
+            (original, Vec::new(), Vec::new())
+        } else {
+            (out, markers, tools)
+        };
         timing.insert("total".into(), total.elapsed_ms());
         let ratio = if tokens_before == 0 { 1.0 } else { tokens_after as f64 / tokens_before as f64 };
         let request_value = if had_body { Some(out.to_request()) } else { None };

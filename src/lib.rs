@@ -40,5 +40,13 @@ pub use message::{detect_provider, Conversation, Role};
 pub use tokens::{model_info, Encoding, ModelInfo, TokenCounter};
 pub use transforms::{default_pipeline, Context, Transform};
 
+/// Decodes SmartCrusher's table format (see `transforms::smart_crusher::table`) back into JSON.
+/// Marker lines for omitted items are skipped; the original is retrievable by their hash.
+pub fn decode_table(text: &str) -> Result<serde_json::Value> {
+    transforms::smart_crusher::table::decode(text)
+        .map(|d| d.value)
+        .map_err(|e| Error::validation("invalid_table", format!("not a valid headroom table: {e}")))
+}
+
 /// The engine's version (the crate version).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

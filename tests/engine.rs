@@ -162,8 +162,14 @@ fn pipeline_with(extra: Vec<Box<dyn Transform>>) -> Vec<Box<dyn Transform>> {
 #[test]
 fn markers_are_retrievable_and_bring_the_retrieve_tool_in_every_format() {
     for name in ["openai_tools.json", "anthropic_tools.json", "google_tools.json"] {
-        // Without its cache breakpoints (a cached prefix allows only lossless steps; see below).
-        let text = fixture(name).replace(r#","cache_control":{"type":"ephemeral"}"#, "");
+        // Without its cache breakpoints (a cached prefix allows only lossless steps; see below),
+        // and with tool outputs large enough that replacing them pays for the retrieve tool.
+        let long = "padding ".repeat(400);
+        let text = fixture(name)
+            .replace(r#","cache_control":{"type":"ephemeral"}"#, "")
+            .replace(r#"\"sky\":\"clear\""#, &format!(r#"\"sky\":\"clear {long}\""#))
+            .replace(r#"a.txt\nb.txt"#, &format!("a.txt\\nb.txt {long}"))
+            .replace(r#""id":"FR200""#, &format!(r#""id":"FR200","note":"{long}""#));
         let mut h = Headroom::with_pipeline(Config::default(), pipeline_with(vec![Box::new(MarkAll)])).unwrap();
         let r = h.compress(&text, &RequestOptions::default()).unwrap();
         assert!(!r.markers.is_empty(), "{name}");
@@ -260,7 +266,10 @@ fn frozen_prefix_is_never_changed_and_blocks_lossy_steps_when_tools_are_cached()
 
 #[test]
 fn google_text_responses_write_back_in_place() {
-    let req = r#"{"contents":[{"role":"user","parts":[{"text":"q"}]},{"role":"model","parts":[{"functionCall":{"name":"f","args":{}}}]},{"role":"user","parts":[{"functionResponse":{"name":"f","response":{"output":"long text"}}}]}]}"#;
+    let req = r#"{"contents":[{"role":"user","parts":[{"text":"q"}]},{"role":"model","parts":[{"functionCall":{"name":"f","args":{}}}]},{"role":"user","parts":[{"functionResponse":{"name":"f","response":{"output":"LONG"}}}]}]}"#;
+    let long = "long text ".repeat(300);
+    let req = req.replace("LONG", &long);
+    let req = req.as_str();
     let mut h = Headroom::with_pipeline(Config::default(), pipeline_with(vec![Box::new(MarkAll)])).unwrap();
     let r = h.compress(req, &RequestOptions::default()).unwrap();
     let out = r.request.unwrap();

@@ -299,7 +299,11 @@ impl Conversation {
         if let Some(id) = tool_id {
             let call = self.messages.iter().flat_map(|m| &m.blocks).find(|b| b.kind == BlockKind::ToolCall && b.tool_id.as_deref() == Some(id));
             if let Some(call) = call {
-                parts.push(call.text.clone());
+                // The argument values, not the JSON punctuation around them.
+                match serde_json::from_str::<Value>(&call.text) {
+                    Ok(args) => collect_scalars(&args, &mut parts),
+                    Err(_) => parts.push(call.text.clone()),
+                }
             }
         }
         parts.join("\n")
@@ -355,6 +359,16 @@ impl Conversation {
                 }
             }
         }
+    }
+}
+
+fn collect_scalars(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Number(n) => out.push(n.to_string()),
+        Value::Array(a) => a.iter().for_each(|x| collect_scalars(x, out)),
+        Value::Object(o) => o.values().for_each(|x| collect_scalars(x, out)),
+        _ => {}
     }
 }
 

@@ -5,7 +5,10 @@
 //! Order: CacheAligner → ContentRouter (SmartCrusher and the text compressors) → ML compressor
 //! (opt-in) → RollingWindow → provider cache optimizer → retrieve-tool injection.
 
+pub mod relevance;
 pub mod retrieve_tool;
+pub mod router;
+pub mod smart_crusher;
 
 use crate::ccr::SharedStore;
 use crate::config::{Config, Mode, ToolProfile};
@@ -34,6 +37,9 @@ pub struct Context<'a> {
     pub lossless_only: bool,
     /// Tool definitions the caller must add (a bare messages array has no `tools`).
     pub tools_to_add: Vec<serde_json::Value>,
+    /// Finer-grained steps a transform took (`smart_crusher:table`), listed in
+    /// `transformsApplied` after the transform's own name.
+    pub notes: Vec<String>,
 }
 
 impl Context<'_> {
@@ -49,6 +55,13 @@ impl Context<'_> {
             self.markers.push(h.clone());
         }
         Some(h)
+    }
+
+    /// Records a finer-grained step for `transformsApplied` (each label once).
+    pub fn note(&mut self, label: String) {
+        if !self.notes.contains(&label) {
+            self.notes.push(label);
+        }
     }
 
     /// The query the tool output at `message_index` is compressed against.
@@ -131,5 +144,5 @@ pub trait Transform: Send + Sync {
 
 /// The pipeline in its fixed order. Later issues add their transforms here.
 pub fn default_pipeline() -> Vec<Box<dyn Transform>> {
-    vec![Box::new(retrieve_tool::RetrieveTool)]
+    vec![Box::new(router::ContentRouter), Box::new(retrieve_tool::RetrieveTool)]
 }

@@ -1,0 +1,247 @@
+//! SmartCrusher: compresses JSON tool outputs. Lossless first (minified JSON, or the table format
+//! of `table.rs` when it saves enough tokens); lossy only when the output is still over
+//! `minTokensToCrush` and an array has more than `maxItemsAfterCrush` items. Then `select.rs`
+//! picks the items to keep, long opaque strings become markers, and every marker names the hash
+//! of the original text, which the caller stores (compress-cache-retrieve).
+
+pub mod select;
+pub mod table;
+
+use crate::ccr;
+use crate::config::SmartCrusherConfig;
+use crate::tokens::TokenCounter;
+use serde_json::Value;
+
+/// What one call of `crush` needs.
+#[derive(Clone, Copy)]
+pub struct CrushParams<'a> {
+    pub config: &'a SmartCrusherConfig,
+    /// `maxItemsAfterCrush`, after tool profiles (`maxItems`, `bias`).
+    pub max_items: usize,
+    pub query: &'a str,
+    /// Whether lossy steps may run (the caller can store the original).
+    pub allow_lossy: bool,
+    pub counter: TokenCounter,
+}
+
+/// A smaller rendering of a JSON tool output.
+#[derive(Debug, Clone)]
+pub struct Crushed {
+    pub output: String,
+    pub lossy: bool,
+    /// `minify`, `table`, `select`, `select+table`.
+    pub strategy: &'static str,
+    pub tokens_before: usize,
+    pub tokens_after: usize,
+    pub items_before: usize,
+    pub items_after: usize,
+}
+
+/// Strings longer than this (in chars) are replaced by a marker in lossy mode.
+const LONG_STRING: usize = 2000;
+/// Base64-looking strings longer than this are replaced by a marker in lossy mode.
+const LONG_BASE64: usize = 256;
+
+/// Parses a tool output as JSON: an object or array, or a string holding one (double-encoded).
+pub fn parse_json_output(text: &str) -> Option<Value> {
+    let t = text.trim();
+    if !(t.starts_with('{') || t.starts_with('[') || t.starts_with('"')) {
+        return None;
+    }
+    match serde_json::from_str::<Value>(t).ok()? {
+        v @ (Value::Object(_) | Value::Array(_)) => Some(v),
+        Value::String(inner) => match serde_json::from_str::<Value>(inner.trim()).ok()? {
+            v @ (Value::Object(_) | Value::Array(_)) => Some(v),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Compresses `text` if it is JSON and a smaller rendering exists; `None` means pass through.
+pub fn crush(text: &str, p: &CrushParams<'_>) -> Option<Crushed> {
+    let cfg = p.config;
+    if !cfg.enabled {
+        return None;
+    }
+    let value = parse_json_output(text)?;
+    let tokens_before = p.counter.count(text);
+    if (tokens_before as u64) < cfg.min_tokens_to_crush {
+        return None;
+    }
+    let items_before = count_items(&value);
+    let mut best: Option<Crushed> = None;
+    // Keeps the candidate with the fewest tokens, and only if it beats the input.
+    let consider = |best: &mut Option<Crushed>, output: String, lossy: bool, strategy: &'static str, items_after: usize| {
+        let tokens_after = p.counter.count(&output);
+        let current = best.as_ref().map_or(tokens_before, |b| b.tokens_after);
+        if tokens_after < current {
+            *best = Some(Crushed { output, lossy, strategy, tokens_before, tokens_after, items_before, items_after });
+        }
+    };
+
+    // Lossless: minified JSON is the honest baseline; the table must beat it by the configured ratio.
+    let minified = value.to_string();
+    let minified_tokens = p.counter.count(&minified);
+    consider(&mut best, minified, false, "minify", items_before);
+    if let Some(t) = render_tables(&value, cfg) {
+        let t_tokens = p.counter.count(&t);
+        if (t_tokens as f64) <= minified_tokens as f64 * (1.0 - cfg.lossless_min_savings_ratio) {
+            consider(&mut best, t, false, "table", items_before);
+        }
+    }
+
+    // Lossy, only when still over the threshold after lossless compaction.
+    let lossless_tokens = best.as_ref().map_or(tokens_before, |b| b.tokens_after);
+    if p.allow_lossy && !cfg.lossless_only && lossless_tokens as u64 > cfg.min_tokens_to_crush {
+        let hash = ccr::hash(text);
+        let mut reduced = value.clone();
+        if shrink(&mut reduced, p, &hash, 0) {
+            let items_after = count_items(&reduced);
+            consider(&mut best, reduced.to_string(), true, "select", items_after);
+            if let Some(t) = render_tables(&reduced, cfg) {
+                consider(&mut best, t, true, "select+table", items_after);
+            }
+        }
+    }
+    best
+}
+
+fn count_items(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => a.iter().filter(|x| !table::is_marker(x)).count(),
+        Value::Object(o) => o.values().filter(|x| x.is_array()).map(count_items).sum(),
+        _ => 0,
+    }
+}
+
+/// Lossy reduction in place: long arrays keep their selected items plus a marker element; long
+/// opaque strings become markers. Returns whether anything changed.
+fn shrink(v: &mut Value, p: &CrushParams<'_>, hash: &str, depth: usize) -> bool {
+    if depth > 64 {
+        return false;
+    }
+    match v {
+        Value::Array(items) => {
+            let mut changed = false;
+            if items.len() > p.max_items && items.len() as u64 >= p.config.min_items_to_analyze {
+                let kept = select::select(items, p.query, p.config, p.max_items);
+                if kept.indices.len() < items.len() {
+                    let n = items.len();
+                    let mut taken: Vec<Value> = Vec::with_capacity(kept.indices.len() + 1);
+                    for &i in &kept.indices {
+                        if let Some(item) = items.get_mut(i) {
+                            taken.push(item.take());
+                        }
+                    }
+                    let mut why = vec!["first/last".to_string()];
+                    for (count, what) in [
+                        (kept.errors, "errors"),
+                        (kept.query_matches, "query matches"),
+                        (kept.outliers, "anomalies"),
+                        (kept.relevant, "relevant"),
+                    ] {
+                        if count > 0 {
+                            why.push(format!("{count} {what}"));
+                        }
+                    }
+                    if kept.duplicates_dropped > 0 {
+                        why.push(format!("{} duplicates dropped", kept.duplicates_dropped));
+                    }
+                    let summary = format!("{} of {n} items omitted, kept {}", n - taken.len(), why.join(", "));
+                    taken.push(Value::String(ccr::marker(&summary, hash)));
+                    *items = taken;
+                    changed = true;
+                }
+            }
+            for item in items.iter_mut() {
+                changed |= shrink(item, p, hash, depth + 1);
+            }
+            changed
+        }
+        Value::Object(o) => {
+            let mut changed = false;
+            for val in o.values_mut() {
+                changed |= shrink(val, p, hash, depth + 1);
+            }
+            changed
+        }
+        Value::String(s) => {
+            let len = s.chars().count();
+            let kind = if len > LONG_BASE64 && looks_base64(s) {
+                "base64"
+            } else if len > LONG_STRING && looks_html(s) {
+                "HTML"
+            } else if len > LONG_STRING {
+                "text"
+            } else {
+                return false;
+            };
+            let preview: String = s.chars().take(if kind == "text" { 200 } else { 0 }).collect();
+            let summary = format!("{kind} string of {len} chars omitted");
+            *s = if preview.is_empty() { ccr::marker(&summary, hash) } else { format!("{preview}… {}", ccr::marker(&summary, hash)) };
+            true
+        }
+        _ => false,
+    }
+}
+
+fn looks_base64(s: &str) -> bool {
+    let body = s.split_once(";base64,").map_or(s, |(_, b)| b);
+    let sample: Vec<u8> = body.bytes().take(4096).collect();
+    !sample.is_empty()
+        && !sample.contains(&b' ')
+        && sample.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_' | b'\n' | b'\r'))
+}
+
+fn looks_html(s: &str) -> bool {
+    let head: String = s.chars().take(512).collect::<String>().to_ascii_lowercase();
+    head.contains("<html") || head.contains("<!doctype") || head.contains("<div") || head.contains("<body")
+}
+
+/// Renders `v` in the table format if it holds at least one array of objects that fits a table.
+pub fn render_tables(v: &Value, cfg: &SmartCrusherConfig) -> Option<String> {
+    if table::has_placeholder_like(v) {
+        return None;
+    }
+    let mut skeleton = v.clone();
+    let mut sections = String::new();
+    let mut next = 1;
+    collect_tables(&mut skeleton, cfg, &mut sections, &mut next, 0);
+    if next == 1 {
+        return None;
+    }
+    Some(format!("{}\n{}\n{}", table::SIGNATURE, skeleton, sections.trim_end()))
+}
+
+fn collect_tables(v: &mut Value, cfg: &SmartCrusherConfig, out: &mut String, next: &mut usize, depth: usize) {
+    if depth > 64 {
+        return;
+    }
+    match v {
+        Value::Array(items) => {
+            let rows = match items.last() {
+                Some(last) if table::is_marker(last) => &items[..items.len() - 1],
+                _ => &items[..],
+            };
+            if rows.len() as u64 >= cfg.min_items_to_analyze.max(2) {
+                if let Some(cols) = table::columns(rows, 0.8, 6) {
+                    let id = *next;
+                    *next += 1;
+                    table::render_section(id, items, &cols, out);
+                    *v = table::placeholder(id);
+                    return;
+                }
+            }
+            for item in items.iter_mut() {
+                collect_tables(item, cfg, out, next, depth + 1);
+            }
+        }
+        Value::Object(o) => {
+            for val in o.values_mut() {
+                collect_tables(val, cfg, out, next, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}

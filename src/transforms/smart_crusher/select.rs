@@ -1,0 +1,298 @@
+//! Which items of a long array to keep when lossy compression is allowed: the union of position
+//! anchors, errors, items the query names, structural and numeric outliers, change points and
+//! BM25-relevant items, with the count sized by information saturation.
+
+use crate::config::SmartCrusherConfig;
+use crate::transforms::relevance::{bm25, has_error_word, query_identifiers, query_terms, words};
+use serde_json::Value;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// Why items were kept (for the marker's summary).
+#[derive(Debug, Default, Clone)]
+pub struct Kept {
+    pub indices: Vec<usize>,
+    pub errors: usize,
+    pub query_matches: usize,
+    pub outliers: usize,
+    pub relevant: usize,
+    pub duplicates_dropped: usize,
+}
+
+const ERROR_STATUS: &[&str] =
+    &["error", "err", "failed", "failure", "fail", "critical", "fatal", "crashed", "timeout", "denied", "rejected", "unhealthy", "down", "aborted"];
+const STATUS_KEYS: &[&str] = &["status", "state", "level", "severity", "result", "outcome", "conclusion", "health"];
+const CODE_KEYS: &[&str] = &["status_code", "statusCode", "http_status", "code", "exit_code", "exitCode"];
+
+fn item_is_error(v: &Value) -> bool {
+    match v {
+        Value::Object(o) => o.iter().any(|(k, val)| {
+            let kl = k.to_ascii_lowercase();
+            if STATUS_KEYS.contains(&kl.as_str()) {
+                if let Some(s) = val.as_str() {
+                    if ERROR_STATUS.contains(&s.to_ascii_lowercase().as_str()) {
+                        return true;
+                    }
+                }
+            }
+            if CODE_KEYS.contains(&k.as_str()) {
+                if let Some(n) = val.as_f64() {
+                    if (k.contains("exit") || k.contains("Exit")) && n != 0.0 {
+                        return true;
+                    }
+                    if (400.0..600.0).contains(&n) && k != "code" {
+                        return true;
+                    }
+                }
+            }
+            if kl == "error" || kl == "errors" || kl == "exception" {
+                return !val.is_null() && val != &Value::Bool(false) && val.as_array().is_none_or(|a| !a.is_empty());
+            }
+            match val {
+                Value::String(s) => has_error_word(s),
+                Value::Object(_) | Value::Array(_) => item_is_error(val),
+                _ => false,
+            }
+        }),
+        Value::Array(a) => a.iter().any(item_is_error),
+        Value::String(s) => has_error_word(s),
+        _ => false,
+    }
+}
+
+fn type_tag(v: &Value) -> u8 {
+    match v {
+        Value::Null => 0,
+        Value::Bool(_) => 1,
+        Value::Number(_) => 2,
+        Value::String(_) => 3,
+        Value::Array(_) => 4,
+        Value::Object(_) => 5,
+    }
+}
+
+fn mean_std(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+    (mean, var.sqrt())
+}
+
+/// Numeric series per field (top-level keys of object items, or the items themselves).
+fn numeric_fields(items: &[Value]) -> Vec<Vec<Option<f64>>> {
+    if items.iter().all(Value::is_number) {
+        return vec![items.iter().map(Value::as_f64).collect()];
+    }
+    let mut keys: Vec<&str> = Vec::new();
+    for it in items {
+        if let Some(o) = it.as_object() {
+            for (k, v) in o {
+                if v.is_number() && !keys.contains(&k.as_str()) {
+                    keys.push(k.as_str());
+                }
+            }
+        }
+        if keys.len() > 32 {
+            break;
+        }
+    }
+    keys.iter().map(|k| items.iter().map(|it| it.get(*k).and_then(Value::as_f64)).collect()).collect()
+}
+
+/// The number of items worth keeping: the knee of the curve of distinct words covered as items
+/// are added (Kneedle). Repetitive data saturates early; varied data keeps the full budget.
+fn saturation_k(docs: &[Vec<String>], max: usize) -> usize {
+    let n = docs.len();
+    if n <= max {
+        return n;
+    }
+    let total: HashSet<&str> = docs.iter().flatten().map(String::as_str).collect();
+    if total.is_empty() {
+        return max.min(n);
+    }
+    let mut seen = HashSet::new();
+    let mut best = (0.0f64, n);
+    for (i, d) in docs.iter().enumerate() {
+        for w in d {
+            seen.insert(w.as_str());
+        }
+        let x = (i + 1) as f64 / n as f64;
+        let y = seen.len() as f64 / total.len() as f64;
+        if y - x > best.0 {
+            best = (y - x, i + 1);
+        }
+    }
+    if best.0 < 0.1 {
+        return max;
+    }
+    best.1.clamp(max.min(4), max)
+}
+
+pub fn select(items: &[Value], query: &str, cfg: &SmartCrusherConfig, max_items: usize) -> Kept {
+    let n = items.len();
+    let mut kept = Kept::default();
+    if n <= max_items {
+        kept.indices = (0..n).collect();
+        return kept;
+    }
+    let texts: Vec<String> = items.iter().map(|v| v.to_string()).collect();
+    let docs: Vec<Vec<String>> = texts.iter().map(|t| words(t).collect()).collect();
+
+    // Identical items count once.
+    let mut first_of: HashMap<&str, usize> = HashMap::new();
+    let mut candidate = vec![true; n];
+    if cfg.dedup_identical_items {
+        for (i, t) in texts.iter().enumerate() {
+            if first_of.insert(t.as_str(), i).is_some() {
+                candidate[i] = false;
+                kept.duplicates_dropped += 1;
+            }
+        }
+    }
+    let k = saturation_k(&docs, max_items);
+    let mut keep: BTreeSet<usize> = BTreeSet::new();
+
+    // Must keep: what the user asked about, then errors (bounded so a log of errors still shrinks).
+    let hard_cap = 2 * max_items;
+    let ids: Vec<String> = query_identifiers(query).into_iter().map(|s| s.to_lowercase()).collect();
+    if !ids.is_empty() {
+        for (i, t) in texts.iter().enumerate() {
+            if candidate[i] && keep.len() < hard_cap {
+                let lower = t.to_lowercase();
+                if ids.iter().any(|id| lower.contains(id.as_str())) {
+                    keep.insert(i);
+                    kept.query_matches += 1;
+                }
+            }
+        }
+    }
+    let errors: Vec<usize> = (0..n).filter(|&i| candidate[i] && item_is_error(&items[i])).collect();
+    let room = hard_cap.saturating_sub(keep.len());
+    let chosen: Vec<usize> = if errors.len() <= room {
+        errors
+    } else if room >= 2 {
+        // More errors than fit: first, last and evenly spaced between.
+        (0..room).map(|j| errors[j * (errors.len() - 1) / (room - 1)]).collect()
+    } else {
+        errors.into_iter().take(room).collect()
+    };
+    for i in chosen {
+        if keep.insert(i) {
+            kept.errors += 1;
+        }
+    }
+
+    // Position anchors, shifted by words like "latest" or "first" in the query.
+    let q = query.to_lowercase();
+    let (mut ff, mut lf) = (cfg.first_fraction, cfg.last_fraction);
+    if ["latest", "last", "recent", "newest", "end", "tail"].iter().any(|w| q.contains(w)) {
+        (ff, lf) = (lf.min(ff), ff.max(lf));
+    } else if ["first", "oldest", "earliest", "beginning", "head"].iter().any(|w| q.contains(w)) {
+        (ff, lf) = (ff.max(lf), lf.min(ff));
+    }
+    let n_first = ((k as f64 * ff).ceil() as usize).max(1);
+    let n_last = ((k as f64 * lf).ceil() as usize).max(1);
+    for i in (0..n).filter(|&i| candidate[i]).take(n_first) {
+        keep.insert(i);
+    }
+    for i in (0..n).rev().filter(|&i| candidate[i]).take(n_last) {
+        keep.insert(i);
+    }
+
+    // Ranked candidates: numeric outliers and change points, structural outliers, relevance.
+    let mut ranked: Vec<(f64, usize, u8)> = Vec::new();
+    for series in numeric_fields(items) {
+        let vals: Vec<f64> = series.iter().flatten().copied().collect();
+        if vals.len() < 5 {
+            continue;
+        }
+        let (mean, std) = mean_std(&vals);
+        if std <= 0.0 || !std.is_finite() {
+            continue;
+        }
+        for (i, x) in series.iter().enumerate() {
+            if let Some(x) = x {
+                let z = (x - mean).abs() / std;
+                if z > cfg.variance_threshold {
+                    ranked.push((10.0 + z, i, 0));
+                }
+            }
+        }
+        if cfg.preserve_change_points && series.len() >= 10 {
+            const W: usize = 5;
+            for i in W..series.len().saturating_sub(W) {
+                let before: Vec<f64> = series[i - W..i].iter().flatten().copied().collect();
+                let after: Vec<f64> = series[i..i + W].iter().flatten().copied().collect();
+                if before.len() == W && after.len() == W {
+                    let shift = (mean_std(&after).0 - mean_std(&before).0).abs() / std;
+                    if shift > cfg.variance_threshold {
+                        ranked.push((5.0 + shift, i, 0));
+                    }
+                }
+            }
+        }
+    }
+    // Rare fields and rare values of categorical fields.
+    let objs: Vec<Option<&serde_json::Map<String, Value>>> = items.iter().map(Value::as_object).collect();
+    if objs.iter().all(Option::is_some) {
+        let mut field_count: HashMap<&str, usize> = HashMap::new();
+        let mut values: HashMap<&str, HashMap<&str, usize>> = HashMap::new();
+        let mut types: HashMap<(&str, u8), usize> = HashMap::new();
+        for o in objs.iter().flatten() {
+            for (k, v) in o.iter() {
+                *field_count.entry(k.as_str()).or_insert(0) += 1;
+                *types.entry((k.as_str(), type_tag(v))).or_insert(0) += 1;
+                if let Some(s) = v.as_str() {
+                    if s.len() <= 40 {
+                        *values.entry(k.as_str()).or_default().entry(s).or_insert(0) += 1;
+                    }
+                }
+            }
+        }
+        let rare = (n as f64 * 0.1).max(1.0) as usize;
+        for (i, o) in objs.iter().enumerate() {
+            let Some(o) = o else { continue };
+            for (k, v) in o.iter() {
+                if field_count[k.as_str()] <= rare && field_count.len() > 1 {
+                    ranked.push((4.0, i, 0));
+                }
+                // A value of a rare type for its field (a null where others have strings...).
+                if types.get(&(k.as_str(), type_tag(v))).is_some_and(|&c| c <= rare) {
+                    ranked.push((4.0, i, 0));
+                }
+                if let (Some(s), Some(vals)) = (v.as_str(), values.get(k.as_str())) {
+                    let categorical = vals.len() <= 20 && vals.values().sum::<usize>() >= n / 2;
+                    if categorical && vals.len() > 1 && vals.get(s).is_some_and(|&c| c <= rare) {
+                        ranked.push((4.0, i, 0));
+                    }
+                }
+            }
+        }
+    }
+    let terms = query_terms(query);
+    let scores = bm25(&docs, &terms, cfg.relevance.bm25_k1, cfg.relevance.bm25_b);
+    let max_score = scores.iter().copied().fold(0.0, f64::max);
+    if max_score > 0.0 {
+        for (i, s) in scores.iter().enumerate() {
+            if *s > 0.0 && *s >= cfg.relevance.relevance_threshold * max_score {
+                ranked.push((s / max_score, i, 1));
+            }
+        }
+    }
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (score, i, kind) in ranked {
+        // Numeric anomalies (score >= 10) may go past k up to the hard cap; the rest fill up to k.
+        let limit = if score >= 10.0 { hard_cap } else { k };
+        if keep.len() >= limit {
+            continue;
+        }
+        if candidate[i] && keep.insert(i) {
+            if kind == 0 {
+                kept.outliers += 1;
+            } else {
+                kept.relevant += 1;
+            }
+        }
+    }
+    kept.indices = keep.into_iter().collect();
+    kept
+}
