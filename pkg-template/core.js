@@ -183,6 +183,15 @@ export class Headroom {
     return call(() => this.#engine().countRequest(req, model));
   }
 
+  /**
+   * Answers the model's `headroom_retrieve` tool call (OpenAI, Anthropic or Google shape) with
+   * the tool-result message to append: the original, or a not-found error for the model.
+   */
+  answerRetrieveCall(toolCall) {
+    const text = jsonText(toolCall, 'the tool call', 'invalid_tool_call');
+    return JSON.parse(call(() => this.#engine().answerRetrieveCall(text)));
+  }
+
   /** Per-instance statistics. */
   stats() {
     return JSON.parse(call(() => this.#engine().stats()));
@@ -242,6 +251,12 @@ export function countWithEncoding(text, encoding) {
 /** The `headroom_retrieve` tool definition in a provider's format, to add to requests yourself. */
 export function retrieveToolDefinition(provider = 'openai') {
   return JSON.parse(call(() => glue.retrieveToolJson(provider)));
+}
+
+/** Decodes SmartCrusher's table format back into the JSON value it stands for. */
+export function decodeTable(text) {
+  if (typeof text !== 'string') throw new ValidationError('decodeTable expects a string', { code: 'invalid_table' });
+  return JSON.parse(call(() => glue.decodeTable(wellFormed(text, 'the table'))));
 }
 
 /** The engine version. */

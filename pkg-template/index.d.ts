@@ -64,13 +64,22 @@ export interface CcrConfig {
   maxEntries?: number;
   /** Default 1800 (30 minutes). */
   ttlSeconds?: number;
-  /** Add the headroom_retrieve tool whenever a marker is emitted. Default true. */
-  injectRetrieveTool?: boolean;
+  /** When to add the headroom_retrieve tool: "auto" (whenever a marker is emitted, default), "always", "never". */
+  injectTool?: 'auto' | 'always' | 'never';
 }
 
 export interface ToolProfile {
   skipCompression?: boolean;
-  maxItemsAfterCrush?: number;
+  /** Overrides smartCrusher.maxItemsAfterCrush for this tool. */
+  maxItems?: number;
+  /** > 1 keeps more, < 1 keeps less. Default 1. */
+  bias?: number;
+}
+
+export interface ContentRouterConfig {
+  enabled?: boolean;
+  /** Tool outputs below this many tokens pass through. Default 200. */
+  minTokens?: number;
 }
 
 export interface Limits {
@@ -98,8 +107,10 @@ export interface HeadroomConfig {
   cacheAligner?: CacheAlignerConfig;
   cacheOptimizer?: CacheOptimizerConfig;
   rollingWindow?: RollingWindowConfig;
+  contentRouter?: ContentRouterConfig;
   ccr?: CcrConfig;
   toolProfiles?: Record<string, ToolProfile>;
+  /** Tool names (glob patterns, `*` and `?`) whose outputs are never compressed. */
   excludeTools?: string[];
   limits?: Limits;
 }
@@ -112,8 +123,10 @@ export interface CompressOptions {
   outputBufferTokens?: number;
   keepTurns?: number;
   toolProfiles?: Record<string, ToolProfile>;
-  /** What the user asks about; defaults to the last user message. */
+  /** What the user asks about; defaults, per tool output, to the nearest user message before it plus its call's arguments. */
   query?: string;
+  /** Treat the first N messages as cached by the provider: nothing in them changes. */
+  frozenMessages?: number;
 }
 
 /** A messages array, a whole provider request body, or either as JSON text. */
@@ -140,6 +153,8 @@ export interface CompressResult {
   model: string;
   /** Audit mode only: what optimize would have saved. */
   potentialTokensSaved?: number;
+  /** Bare messages arrays only: tool definitions to add to the request (the retrieve tool). */
+  tools?: Record<string, unknown>[];
 }
 
 export interface TransformStats {
@@ -170,6 +185,11 @@ export class Headroom {
   retrieve(hash: string): string | null;
   /** Tokens in a string, or in a whole request counted as providers bill it. */
   countTokens(textOrRequest: string | Request, model?: string): number;
+  /**
+   * Answers the model's `headroom_retrieve` tool call (OpenAI `tool_calls[i]`, Anthropic
+   * `tool_use` block, or Google `functionCall` part) with the tool-result message to append.
+   */
+  answerRetrieveCall(toolCall: Record<string, unknown>): Record<string, unknown>;
   stats(): Stats;
   /** The effective configuration with defaults filled in. */
   config(): Required<HeadroomConfig>;
@@ -191,4 +211,6 @@ export function countTokens(textOrRequest: string | Request, model?: string): nu
 export function countWithEncoding(text: string, encoding: 'o200k_base' | 'cl100k_base'): number;
 /** The headroom_retrieve tool definition in a provider's format. */
 export function retrieveToolDefinition(provider?: Provider): Record<string, unknown>;
+/** Decodes SmartCrusher's table format (`#headroom-table v1`) back into JSON. */
+export function decodeTable(text: string): unknown;
 export function version(): string;

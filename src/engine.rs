@@ -129,6 +129,12 @@ impl Headroom {
         self.store.retrieve(hash)
     }
 
+    /// Answers the model's `headroom_retrieve` call (any provider format) with the tool-result
+    /// message to append.
+    pub fn answer_retrieve_call(&self, call: &Value) -> Result<Value> {
+        crate::ccr::answer_retrieve_call(&self.store, call)
+    }
+
     /// Tokens in `text` for `model` (the config's model when `None`).
     pub fn count_text(&self, text: &str, model: Option<&str>) -> usize {
         self.counter(model).count(text)

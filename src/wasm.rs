@@ -59,6 +59,14 @@ impl WasmHeadroom {
         self.inner.retrieve(hash).map_err(to_js)
     }
 
+    /// `call_json`: the model's tool call; returns the JSON of the message to append.
+    #[wasm_bindgen(js_name = answerRetrieveCall)]
+    pub fn answer_retrieve_call(&self, call_json: &str) -> Result<String, JsValue> {
+        let call: serde_json::Value = serde_json::from_str(call_json)
+            .map_err(|e| to_js(Error::validation("invalid_tool_call", format!("the tool call is not JSON: {e}"))))?;
+        self.inner.answer_retrieve_call(&call).map(|v| v.to_string()).map_err(to_js)
+    }
+
     #[wasm_bindgen(js_name = countText)]
     pub fn count_text(&self, text: &str, model: Option<String>) -> f64 {
         self.inner.count_text(text, model.as_deref()) as f64
@@ -99,6 +107,12 @@ pub fn retrieve_tool_json(provider: &str) -> Result<String, JsValue> {
         }
     };
     Ok(crate::ccr::retrieve_tool(p).to_string())
+}
+
+/// Decodes SmartCrusher's table format; returns the JSON text.
+#[wasm_bindgen(js_name = decodeTable)]
+pub fn decode_table(text: &str) -> Result<String, JsValue> {
+    crate::decode_table(text).map(|v| v.to_string()).map_err(to_js)
 }
 
 #[wasm_bindgen(js_name = engineVersion)]

@@ -201,9 +201,103 @@ pub fn retrieve_tool(provider: Provider) -> Value {
     }
 }
 
+/// A `headroom_retrieve` call the model made, in any of the three provider formats.
+struct RetrieveCall {
+    provider: Provider,
+    id: Option<String>,
+    hash: String,
+    query: Option<String>,
+}
+
+fn parse_retrieve_call(call: &Value) -> Result<RetrieveCall> {
+    let bad = |why: &str| Error::validation("invalid_tool_call", format!("not a {RETRIEVE_TOOL_NAME} call: {why}"));
+    let (provider, id, name, args) = if let Some(f) = call.get("function") {
+        // OpenAI: arguments are JSON text.
+        let args: Value = match f.get("arguments") {
+            Some(Value::String(s)) => serde_json::from_str(s).map_err(|_| bad("arguments are not JSON"))?,
+            Some(v) => v.clone(),
+            None => Value::Null,
+        };
+        (Provider::Openai, call.get("id").and_then(Value::as_str).map(str::to_string), f.get("name"), args)
+    } else if call.get("type").and_then(Value::as_str) == Some("tool_use") {
+        (Provider::Anthropic, call.get("id").and_then(Value::as_str).map(str::to_string), call.get("name"), call.get("input").cloned().unwrap_or(Value::Null))
+    } else {
+        let fc = call.get("functionCall").unwrap_or(call);
+        (Provider::Google, fc.get("id").and_then(Value::as_str).map(str::to_string), fc.get("name"), fc.get("args").cloned().unwrap_or(Value::Null))
+    };
+    if name.and_then(Value::as_str) != Some(RETRIEVE_TOOL_NAME) {
+        return Err(bad("the tool name is not headroom_retrieve"));
+    }
+    let hash = args.get("hash").and_then(Value::as_str).ok_or_else(|| bad("no `hash` argument"))?.trim().to_string();
+    let query = args.get("query").and_then(Value::as_str).map(str::to_string).filter(|q| !q.trim().is_empty());
+    if provider != Provider::Google && id.is_none() {
+        return Err(bad("the call has no id"));
+    }
+    Ok(RetrieveCall { provider, id, hash, query })
+}
+
+/// The lines of `original` that mention a word of `query`; all of it when none do.
+fn focus(original: &str, query: &str) -> String {
+    let terms = crate::transforms::relevance::query_terms(query);
+    let hits: Vec<&str> = original
+        .lines()
+        .filter(|l| {
+            let lower = l.to_lowercase();
+            terms.iter().any(|t| lower.contains(t.as_str()))
+        })
+        .collect();
+    if hits.is_empty() { original.to_string() } else { hits.join("\n") }
+}
+
+/// Turns the model's `headroom_retrieve` call into the tool-result message to append: the
+/// original (or the lines matching the call's `query`), or a clear not-found error.
+pub fn answer_retrieve_call(store: &SharedStore, call: &Value) -> Result<Value> {
+    let c = parse_retrieve_call(call)?;
+    let (content, is_error) = match store.retrieve(&c.hash) {
+        Ok(Some(original)) => (c.query.as_deref().map_or(original.clone(), |q| focus(&original, q)), false),
+        Ok(None) => (format!("Error: no original is stored under hash {} (it may have expired). Re-run the tool that produced it to get the full output.", c.hash), true),
+        Err(_) => (format!("Error: '{}' is not a retrieval hash. Use the hash=... value from a [headroom: ...] marker.", c.hash.chars().take(64).collect::<String>()), true),
+    };
+    let id = c.id.unwrap_or_default();
+    Ok(match c.provider {
+        Provider::Openai => json!({ "role": "tool", "tool_call_id": id, "content": content }),
+        Provider::Anthropic => {
+            let mut block = json!({ "type": "tool_result", "tool_use_id": id, "content": content });
+            if is_error {
+                block["is_error"] = Value::Bool(true);
+            }
+            json!({ "role": "user", "content": [block] })
+        }
+        Provider::Google => {
+            let key = if is_error { "error" } else { "output" };
+            let mut fr = json!({ "name": RETRIEVE_TOOL_NAME, "response": { key: content } });
+            if !id.is_empty() {
+                fr["id"] = Value::String(id);
+            }
+            json!({ "role": "user", "parts": [{ "functionResponse": fr }] })
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answers_retrieve_calls_in_every_format() {
+        let store = SharedStore::new(&CcrConfig::default());
+        let h = store.put("alpha line\nbeta line\ngamma");
+        let openai = json!({"id": "c1", "type": "function", "function": {"name": "headroom_retrieve", "arguments": format!("{{\"hash\":\"{h}\"}}")}});
+        let a = answer_retrieve_call(&store, &openai).unwrap();
+        assert_eq!(a, json!({"role": "tool", "tool_call_id": "c1", "content": "alpha line\nbeta line\ngamma"}));
+        let anthropic = json!({"type": "tool_use", "id": "t1", "name": "headroom_retrieve", "input": {"hash": h, "query": "beta"}});
+        let a = answer_retrieve_call(&store, &anthropic).unwrap();
+        assert_eq!(a["content"][0]["content"], "beta line");
+        let google = json!({"functionCall": {"name": "headroom_retrieve", "args": {"hash": "0123456789abcdef01234567"}}});
+        let a = answer_retrieve_call(&store, &google).unwrap();
+        assert!(a["parts"][0]["functionResponse"]["response"]["error"].as_str().unwrap().contains("Re-run"));
+        assert!(answer_retrieve_call(&store, &json!({"type": "tool_use", "id": "x", "name": "other", "input": {}})).is_err());
+    }
 
     #[test]
     fn marker_round_trip() {

@@ -128,3 +128,35 @@ test('the CLI runs the demo and compresses stdin', () => {
   assert.deepEqual(JSON.parse(out), [{ role: 'user', content: 'hi' }]);
   assert.equal(execFileSync(bin, ['count', '-'], { input: '[{"role":"user","content":"hello world"}]', encoding: 'utf8' }).trim(), '8');
 });
+
+test('JSON tool outputs shrink, markers retrieve the exact original, the model can ask for it', () => {
+  const hr = new hw.Headroom();
+  const { text } = examples().find((e) => e.name === 'json_api.json');
+  const body = JSON.parse(text);
+  const r = hr.compress(body);
+  assert.ok(r.tokensSaved > r.tokensBefore / 2, `saved ${r.tokensSaved} of ${r.tokensBefore}`);
+  assert.ok(r.transformsApplied.includes('content_router'));
+  assert.equal(r.markers.length, 1);
+  const original = hr.retrieve(r.markers[0]);
+  assert.equal(original, body.messages[3].content, 'the exact original tool output');
+  assert.ok(r.request.tools.some((t) => t.function?.name === 'headroom_retrieve'), 'retrieve tool injected');
+  const compressed = r.request.messages[3].content;
+  assert.ok(compressed.includes(`hash=${r.markers[0]}`));
+  assert.ok(compressed.includes('serde_json'), 'the item the user asked about stays');
+  // The model calls the tool; the wrapper appends the answer.
+  const answer = hr.answerRetrieveCall({
+    id: 'call_9',
+    type: 'function',
+    function: { name: 'headroom_retrieve', arguments: JSON.stringify({ hash: r.markers[0] }) },
+  });
+  assert.deepEqual(answer, { role: 'tool', tool_call_id: 'call_9', content: original });
+  // Lossless tables decode to the original.
+  const lossless = new hw.Headroom({ smartCrusher: { losslessOnly: true } }).compress(body);
+  const table = lossless.request.messages[3].content;
+  assert.ok(table.startsWith('#headroom-table v1'));
+  assert.deepEqual(hw.decodeTable(table), JSON.parse(body.messages[3].content));
+  assert.throws(() => hw.decodeTable('nope'), (e) => e instanceof hw.ValidationError && e.code === 'invalid_table');
+  // A bare messages array carries the tool to add.
+  const bare = hr.compress(body.messages);
+  assert.equal(bare.tools[0].function.name, 'headroom_retrieve');
+});
