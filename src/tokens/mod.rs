@@ -44,7 +44,59 @@ impl Encoding {
         if text.is_empty() {
             return 0;
         }
-        self.bpe().count_ordinary(text)
+        if text.len() < CACHE_MIN_BYTES {
+            return self.bpe().count_ordinary(text);
+        }
+        cache::count(self, text, |t| self.bpe().count_ordinary(t))
+    }
+}
+
+/// Texts at least this long have their counts memoised (see `cache`).
+const CACHE_MIN_BYTES: usize = 512;
+
+/// Memoised counts of long texts. Agents resend the same history and tool outputs on every turn,
+/// and one request is counted before and after the pipeline, so most long texts are counted
+/// more than once; hashing is far cheaper than BPE. Keyed by (encoding, length, 64-bit hash);
+/// bounded, oldest entries evicted first. Per thread (one per wasm instance).
+mod cache {
+    use super::Encoding;
+    use std::cell::RefCell;
+    use std::collections::{HashMap, VecDeque};
+    use std::hash::{Hash, Hasher};
+
+    const CAPACITY: usize = 8192;
+    type Key = (Encoding, usize, u64);
+
+    #[derive(Default)]
+    struct Cache {
+        map: HashMap<Key, usize>,
+        order: VecDeque<Key>,
+    }
+
+    thread_local! {
+        static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
+    }
+
+    pub(super) fn count(enc: Encoding, text: &str, compute: impl FnOnce(&str) -> usize) -> usize {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        text.hash(&mut h);
+        let key = (enc, text.len(), h.finish());
+        if let Some(n) = CACHE.with(|c| c.borrow().map.get(&key).copied()) {
+            return n;
+        }
+        let n = compute(text);
+        CACHE.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.map.insert(key, n).is_none() {
+                c.order.push_back(key);
+                while c.order.len() > CAPACITY {
+                    if let Some(old) = c.order.pop_front() {
+                        c.map.remove(&old);
+                    }
+                }
+            }
+        });
+        n
     }
 }
 

@@ -10,6 +10,31 @@ pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
         .map(|w| w.to_lowercase())
 }
 
+/// Word ids of `text`: the same words as `words`, each hashed (FNV-1a over its lower-cased
+/// chars) instead of allocated. For scoring many items fast.
+pub fn word_ids(text: &str) -> Vec<u64> {
+    let mut out = Vec::new();
+    let mut h: u64 = 0xcbf29ce484222325;
+    let mut in_word = false;
+    for c in text.chars() {
+        if c.is_alphanumeric() || c == '_' {
+            for l in c.to_lowercase() {
+                h ^= l as u64;
+                h = h.wrapping_mul(0x100000001b3);
+            }
+            in_word = true;
+        } else if in_word {
+            out.push(h);
+            h = 0xcbf29ce484222325;
+            in_word = false;
+        }
+    }
+    if in_word {
+        out.push(h);
+    }
+    out
+}
+
 /// Words too common to carry a query's meaning.
 const STOP: &[&str] = &[
     "a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "how", "i", "in", "is", "it",
@@ -24,37 +49,43 @@ pub fn query_terms(query: &str) -> Vec<String> {
     words(query).filter(|w| !STOP.contains(&w.as_str()) && seen.insert(w.clone())).collect()
 }
 
-/// BM25 scores of `docs` against `terms` (k1, b as configured).
-pub fn bm25(docs: &[Vec<String>], terms: &[String], k1: f64, b: f64) -> Vec<f64> {
+/// BM25 scores of `docs` against `terms` (k1, b as configured). Words are `String`s or `word_ids`.
+pub fn bm25<T: Eq + std::hash::Hash>(docs: &[Vec<T>], terms: &[T], k1: f64, b: f64) -> Vec<f64> {
     if docs.is_empty() || terms.is_empty() {
         return vec![0.0; docs.len()];
     }
     let n = docs.len() as f64;
     let avg_len = docs.iter().map(Vec::len).sum::<usize>() as f64 / n;
-    let mut df: HashMap<&str, usize> = HashMap::new();
-    for d in docs {
-        let unique: HashSet<&str> = d.iter().map(String::as_str).collect();
-        for t in terms {
-            if unique.contains(t.as_str()) {
-                *df.entry(t.as_str()).or_insert(0) += 1;
+    let term_set: HashSet<&T> = terms.iter().collect();
+    // Term frequencies per document, for query terms only.
+    let tfs: Vec<HashMap<&T, usize>> = docs
+        .iter()
+        .map(|d| {
+            let mut tf = HashMap::new();
+            for w in d.iter().filter(|w| term_set.contains(w)) {
+                *tf.entry(w).or_insert(0) += 1;
             }
+            tf
+        })
+        .collect();
+    let mut df: HashMap<&T, usize> = HashMap::new();
+    for tf in &tfs {
+        for t in tf.keys() {
+            *df.entry(*t).or_insert(0) += 1;
         }
     }
     docs.iter()
-        .map(|d| {
+        .zip(&tfs)
+        .map(|(d, tf)| {
             let len = d.len() as f64;
-            let mut tf: HashMap<&str, usize> = HashMap::new();
-            for w in d {
-                *tf.entry(w.as_str()).or_insert(0) += 1;
-            }
             terms
                 .iter()
                 .map(|t| {
-                    let f = *tf.get(t.as_str()).unwrap_or(&0) as f64;
+                    let f = *tf.get(t).unwrap_or(&0) as f64;
                     if f == 0.0 {
                         return 0.0;
                     }
-                    let dfi = *df.get(t.as_str()).unwrap_or(&0) as f64;
+                    let dfi = *df.get(t).unwrap_or(&0) as f64;
                     let idf = ((n - dfi + 0.5) / (dfi + 0.5) + 1.0).ln();
                     idf * f * (k1 + 1.0) / (f + k1 * (1.0 - b + b * len / avg_len.max(1.0)))
                 })
@@ -104,30 +135,34 @@ pub fn query_identifiers(query: &str) -> Vec<String> {
     out
 }
 
-/// Error words: an item or line containing one is kept.
+/// Error words: an item or line containing one is kept (plus the phrase "timed out").
 pub const ERROR_WORDS: &[&str] = &[
-    "error", "errors", "exception", "failed", "failure", "fail", "fails", "critical", "fatal", "crash", "crashed",
-    "panic", "panicked", "abort", "aborted", "timeout", "timed out", "denied", "rejected", "traceback", "unhealthy",
-    "refused", "invalid", "unauthorized", "forbidden",
+    "abort", "aborted", "crash", "crashed", "critical", "denied", "error", "errors", "exception", "fail", "failed",
+    "fails", "failure", "fatal", "forbidden", "invalid", "panic", "panicked", "refused", "rejected", "timeout",
+    "traceback", "unauthorized", "unhealthy",
 ];
 
-/// Whether `text` (any case) contains an error word as a whole word.
+/// Whether `text` contains an error word as a whole word, in any case. One pass, no allocation:
+/// it runs on every string of every item.
 pub fn has_error_word(text: &str) -> bool {
-    let lower = text.to_lowercase();
-    ERROR_WORDS.iter().any(|w| {
-        let mut start = 0;
-        while let Some(i) = lower[start..].find(w) {
-            let at = start + i;
-            let before_ok = lower[..at].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
-            let after = at + w.len();
-            let after_ok = lower[after..].chars().next().is_none_or(|c| !c.is_alphanumeric());
-            if before_ok && after_ok {
-                return true;
-            }
-            start = after;
+    let mut buf = [0u8; 16];
+    let mut prev_timed = false;
+    for word in text.split(|c: char| !c.is_ascii_alphanumeric()) {
+        let n = word.len();
+        if !(3..=buf.len()).contains(&n) {
+            prev_timed = false;
+            continue;
         }
-        false
-    })
+        for (d, b) in buf.iter_mut().zip(word.bytes()) {
+            *d = b.to_ascii_lowercase();
+        }
+        let lw = &buf[..n];
+        if ERROR_WORDS.iter().any(|e| e.as_bytes() == lw) || (prev_timed && lw == b"out") {
+            return true;
+        }
+        prev_timed = lw == b"timed";
+    }
+    false
 }
 
 #[cfg(test)]

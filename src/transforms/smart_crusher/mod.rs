@@ -80,31 +80,54 @@ pub fn crush(text: &str, p: &CrushParams<'_>) -> Option<Crushed> {
         }
     };
 
-    // Lossless: minified JSON is the honest baseline; the table must beat it by the configured ratio.
-    let minified = value.to_string();
-    let minified_tokens = p.counter.count(&minified);
-    consider(&mut best, minified, false, "minify", items_before);
-    if let Some(t) = render_tables(&value, cfg) {
-        let t_tokens = p.counter.count(&t);
-        if (t_tokens as f64) <= minified_tokens as f64 * (1.0 - cfg.lossless_min_savings_ratio) {
-            consider(&mut best, t, false, "table", items_before);
-        }
-    }
-
-    // Lossy, only when still over the threshold after lossless compaction.
-    let lossless_tokens = best.as_ref().map_or(tokens_before, |b| b.tokens_after);
-    if p.allow_lossy && !cfg.lossless_only && lossless_tokens as u64 > cfg.min_tokens_to_crush {
-        let hash = ccr::hash(text);
-        let mut reduced = value.clone();
-        if shrink(&mut reduced, p, &hash, 0) {
-            let items_after = count_items(&reduced);
-            consider(&mut best, reduced.to_string(), true, "select", items_after);
-            if let Some(t) = render_tables(&reduced, cfg) {
-                consider(&mut best, t, true, "select+table", items_after);
+    // Lossy runs only when the output would still be over `minTokensToCrush` after lossless
+    // compaction and something is long enough to cut. When that is plain from the size alone
+    // (over 4 bytes a token on average), the lossless forms are not tokenised at all.
+    // (Lossless forms are rarely under a tenth of the input's size, hence the input length.)
+    let lossy_allowed = p.allow_lossy && !cfg.lossless_only && has_cuttable(&value, p.max_items, cfg, 0);
+    let clearly_over = text.len() as u64 > 40 * cfg.min_tokens_to_crush;
+    if !(lossy_allowed && clearly_over) {
+        let minified = value.to_string();
+        let table = render_tables(&value, cfg);
+        // Minified JSON is the honest baseline; the table must beat it by the configured ratio.
+        let minified_tokens = if minified.len() == text.trim().len() { tokens_before } else { p.counter.count(&minified) };
+        consider(&mut best, minified, false, "minify", items_before);
+        if let Some(t) = table {
+            let t_tokens = p.counter.count(&t);
+            if (t_tokens as f64) <= minified_tokens as f64 * (1.0 - cfg.lossless_min_savings_ratio) {
+                consider(&mut best, t, false, "table", items_before);
             }
         }
     }
+    let lossless_tokens = best.as_ref().map_or(tokens_before, |b| b.tokens_after);
+    if lossy_allowed && (clearly_over || lossless_tokens as u64 > cfg.min_tokens_to_crush) {
+        let hash = ccr::hash(text);
+        let mut reduced = value;
+        if shrink(&mut reduced, p, &hash, 0) {
+            let items_after = count_items(&reduced);
+            if let Some(t) = render_tables(&reduced, cfg) {
+                consider(&mut best, t, true, "select+table", items_after);
+            }
+            consider(&mut best, reduced.to_string(), true, "select", items_after);
+        }
+    }
     best
+}
+
+/// Whether lossy reduction has anything to cut: an array over the item budget or a long string.
+fn has_cuttable(v: &Value, max_items: usize, cfg: &SmartCrusherConfig, depth: usize) -> bool {
+    if depth > 64 {
+        return false;
+    }
+    match v {
+        Value::Array(a) => {
+            (a.len() > max_items && a.len() as u64 >= cfg.min_items_to_analyze)
+                || a.iter().any(|x| has_cuttable(x, max_items, cfg, depth + 1))
+        }
+        Value::Object(o) => o.values().any(|x| has_cuttable(x, max_items, cfg, depth + 1)),
+        Value::String(s) => s.len() > LONG_BASE64,
+        _ => false,
+    }
 }
 
 fn count_items(v: &Value) -> usize {

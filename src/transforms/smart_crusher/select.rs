@@ -3,7 +3,7 @@
 //! BM25-relevant items, with the count sized by information saturation.
 
 use crate::config::SmartCrusherConfig;
-use crate::transforms::relevance::{bm25, has_error_word, query_identifiers, query_terms, words};
+use crate::transforms::relevance::{bm25, has_error_word, query_identifiers, query_terms, word_ids};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -100,21 +100,19 @@ fn numeric_fields(items: &[Value]) -> Vec<Vec<Option<f64>>> {
 
 /// The number of items worth keeping: the knee of the curve of distinct words covered as items
 /// are added (Kneedle). Repetitive data saturates early; varied data keeps the full budget.
-fn saturation_k(docs: &[Vec<String>], max: usize) -> usize {
+fn saturation_k(docs: &[Vec<u64>], max: usize) -> usize {
     let n = docs.len();
     if n <= max {
         return n;
     }
-    let total: HashSet<&str> = docs.iter().flatten().map(String::as_str).collect();
+    let total: HashSet<u64> = docs.iter().flatten().copied().collect();
     if total.is_empty() {
         return max.min(n);
     }
     let mut seen = HashSet::new();
     let mut best = (0.0f64, n);
     for (i, d) in docs.iter().enumerate() {
-        for w in d {
-            seen.insert(w.as_str());
-        }
+        seen.extend(d.iter().copied());
         let x = (i + 1) as f64 / n as f64;
         let y = seen.len() as f64 / total.len() as f64;
         if y - x > best.0 {
@@ -135,7 +133,7 @@ pub fn select(items: &[Value], query: &str, cfg: &SmartCrusherConfig, max_items:
         return kept;
     }
     let texts: Vec<String> = items.iter().map(|v| v.to_string()).collect();
-    let docs: Vec<Vec<String>> = texts.iter().map(|t| words(t).collect()).collect();
+    let docs: Vec<Vec<u64>> = texts.iter().map(|t| word_ids(t)).collect();
 
     // Identical items count once.
     let mut first_of: HashMap<&str, usize> = HashMap::new();
@@ -268,7 +266,7 @@ pub fn select(items: &[Value], query: &str, cfg: &SmartCrusherConfig, max_items:
             }
         }
     }
-    let terms = query_terms(query);
+    let terms: Vec<u64> = query_terms(query).iter().flat_map(|t| word_ids(t)).collect();
     let scores = bm25(&docs, &terms, cfg.relevance.bm25_k1, cfg.relevance.bm25_b);
     let max_score = scores.iter().copied().fold(0.0, f64::max);
     if max_score > 0.0 {
