@@ -6,6 +6,8 @@
 //! (opt-in) → RollingWindow → provider cache optimizer → retrieve-tool injection.
 
 pub mod retrieve_tool;
+pub mod search;
+pub mod text_common;
 
 use crate::ccr::SharedStore;
 use crate::config::{Config, Mode, ToolProfile};
