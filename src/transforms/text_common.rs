@@ -193,12 +193,15 @@ impl Bm25 {
 /// Whether `line` holds an error word as a whole word (case-insensitive).
 pub fn has_error_word(line: &str) -> bool {
     // Exception class names (`AssertionError`, `NullPointerException`) count too.
-    // Identifiers stay whole (`test_error_paths` is a name, not a report).
-    line.split(|c: char| !(c.is_alphanumeric() || c == '_')).any(|w| {
+    // Words split only at spaces and punctuation that ends a word, so identifiers, file names
+    // and package names stay whole (`test_error_paths`, `src/errors.rs`, `http-errors@2.0.1`
+    // are names, not reports).
+    line.split(|c: char| c.is_whitespace() || ":;,()[]{}<>!?'\"=`|*#".contains(c)).any(|w| {
+        let w = w.trim_end_matches('.');
         !w.is_empty()
             && ((w.len() <= 10 && ERROR_WORDS.iter().any(|e| w.eq_ignore_ascii_case(e)))
-                || (w.len() > 5 && w.ends_with("Error"))
-                || (w.len() > 9 && w.ends_with("Exception")))
+                || (w.len() > 5 && w.ends_with("Error") && w.chars().all(char::is_alphanumeric))
+                || (w.len() > 9 && w.ends_with("Exception") && w.chars().all(char::is_alphanumeric)))
     })
 }
 
@@ -276,6 +279,10 @@ mod tests {
         assert!(has_error_word("E   AssertionError: x"));
         assert!(!has_error_word("test_errors_are_reported PASSED"));
         assert!(!has_error_word("all good"));
+        assert!(!has_error_word("npm http fetch GET 200 https://registry.npmjs.org/http-errors 6ms"));
+        assert!(has_error_word("error[E0308]: mismatched types"));
+        assert!(has_error_word("test result: FAILED. 1 passed"));
+        assert!(has_error_word("npm ERR! code 1"));
         assert_eq!(prefix("héllo", 2), "h");
     }
 }
