@@ -5,6 +5,7 @@
 //! Order: CacheAligner → ContentRouter (SmartCrusher and the text compressors) → ML compressor
 //! (opt-in) → RollingWindow → provider cache optimizer → retrieve-tool injection.
 
+pub mod diff;
 pub mod log;
 pub mod retrieve_tool;
 pub mod search;
