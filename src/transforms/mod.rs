@@ -5,10 +5,12 @@
 //! Order: CacheAligner → ContentRouter (SmartCrusher and the text compressors) → ML compressor
 //! (opt-in) → RollingWindow → provider cache optimizer → retrieve-tool injection.
 
+pub mod detect;
 pub mod diff;
 pub mod log;
 pub mod retrieve_tool;
 pub mod search;
+pub mod text;
 pub mod text_common;
 
 use crate::ccr::SharedStore;
