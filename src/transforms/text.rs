@@ -206,13 +206,22 @@ pub fn compress(content: &str, query: &str, config: &TextConfig) -> TextCompress
             }
         }
     }
-    // Blank lines between two kept units stay (paragraph breaks).
+    // Blank lines between two kept units stay (paragraph breaks). One backward pass finds, for
+    // each unit, whether the next non-blank unit is kept.
+    let mut next_kept = vec![false; units.len()];
+    let mut after = false;
+    for j in (0..units.len()).rev() {
+        if let Some(x) = next_kept.get_mut(j) {
+            *x = after;
+        }
+        if !units.get(j).is_some_and(|u| u.blank) {
+            after = keep.get(j).copied().unwrap_or(false);
+        }
+    }
     let mut prev_kept = false;
     for j in 0..units.len() {
-        let blank = units.get(j).is_some_and(|u| u.blank);
-        if blank {
-            let next_kept = (j + 1..units.len()).find(|&k| !units.get(k).is_some_and(|u| u.blank)).is_some_and(|k| keep.get(k).copied().unwrap_or(false));
-            if prev_kept && next_kept {
+        if units.get(j).is_some_and(|u| u.blank) {
+            if prev_kept && next_kept.get(j).copied().unwrap_or(false) {
                 if let Some(k) = keep.get_mut(j) {
                     *k = true;
                 }
