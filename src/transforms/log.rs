@@ -112,8 +112,8 @@ fn is_summary(t: &str) -> bool {
 
 fn is_trace(t: &str, raw: &str) -> bool {
     let indented = raw.starts_with([' ', '\t']);
-    (indented && (t.starts_with("at ") || t.starts_with("File \"")))
-        || (indented && t.split_once(": ").is_some_and(|(n, _)| !n.is_empty() && n.len() <= 4 && n.bytes().all(|b| b.is_ascii_digit())))
+    let frame_number = || t.split_once(": ").is_some_and(|(n, _)| !n.is_empty() && n.len() <= 4 && n.bytes().all(|b| b.is_ascii_digit()));
+    (indented && (t.starts_with("at ") || t.starts_with("File \"") || frame_number()))
         || t.starts_with("Traceback (most recent call last)")
 }
 

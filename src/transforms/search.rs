@@ -261,7 +261,7 @@ pub fn compress(content: &str, query: &str, config: &SearchConfig) -> TextCompre
     let parsed = parse(content);
     let total = parsed.matches;
     let nonblank = content.lines().filter(|l| !l.trim().is_empty()).count();
-    if total == 0 || parsed.other_lines * 10 > nonblank || content.lines().any(|l| super::text_common::is_our_note(l)) {
+    if total == 0 || parsed.other_lines * 10 > nonblank || content.lines().any(super::text_common::is_our_note) {
         return TextCompression::unchanged(content, total, "matches");
     }
     let eol = if content.contains("\r\n") { "\r\n" } else { "\n" };
@@ -504,15 +504,15 @@ mod tests {
 
     #[test]
     fn rows() {
-        let r = parse_match("src/de.rs:148:    Some(_) => x").unwrap();
-        assert_eq!((r.path, r.num, r.text), ("src/de.rs", "148", "    Some(_) => x"));
-        let r = parse_match(r"C:\work\app\main.py:12:def main():").unwrap();
-        assert_eq!(r.path, r"C:\work\app\main.py");
+        let r = parse_match("src/de.rs:148:    Some(_) => x").map(|r| (r.path, r.num, r.text));
+        assert_eq!(r, Some(("src/de.rs", "148", "    Some(_) => x")));
+        let r = parse_match(r"C:\work\app\main.py:12:def main():").map(|r| r.path);
+        assert_eq!(r, Some(r"C:\work\app\main.py"));
         assert!(parse_match("2024-01-02T12:30:45 INFO start").is_none());
         assert!(parse_match("12:30:45 started").is_none());
         let known: HashSet<&str> = ["my-crate/src/a-b.rs"].into_iter().collect();
-        let r = parse_context("my-crate/src/a-b.rs-7-    let x = 1;", &known).unwrap();
-        assert_eq!((r.path, r.num, r.text), ("my-crate/src/a-b.rs", "7", "    let x = 1;"));
+        let r = parse_context("my-crate/src/a-b.rs-7-    let x = 1;", &known).map(|r| (r.path, r.num, r.text));
+        assert_eq!(r, Some(("my-crate/src/a-b.rs", "7", "    let x = 1;")));
     }
 
     #[test]
