@@ -5,10 +5,16 @@
 //! Order: CacheAligner → ContentRouter (SmartCrusher and the text compressors) → ML compressor
 //! (opt-in) → RollingWindow → provider cache optimizer → retrieve-tool injection.
 
+pub mod detect;
+pub mod diff;
+pub mod log;
 pub mod relevance;
 pub mod retrieve_tool;
 pub mod router;
+pub mod search;
 pub mod smart_crusher;
+pub mod text;
+pub mod text_common;
 
 use crate::ccr::SharedStore;
 use crate::config::{Config, Mode, ToolProfile};
