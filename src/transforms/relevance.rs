@@ -1,14 +1,9 @@
-//! Query relevance: word tokenising, BM25 over a set of small documents, and the identifiers a
-//! query names (ids, UUIDs, emails, quoted strings, hostnames, numbers) that must stay visible.
+//! Query relevance, shared by every compressor: query terms, BM25, error words, and the
+//! identifiers a query names (ids, UUIDs, emails, quoted strings, hostnames, numbers) that must
+//! stay visible.
 
-use std::collections::{HashMap, HashSet};
-
-/// Lower-cased words of `text`: runs of alphanumerics and `_` (so `user_id` and `v1` stay whole).
-pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .filter(|w| !w.is_empty())
-        .map(|w| w.to_lowercase())
-}
+use std::collections::HashMap;
+use std::hash::Hash;
 
 /// Word ids of `text`: the same words as `words`, each hashed (FNV-1a over its lower-cased
 /// chars) instead of allocated. For scoring many items fast.
@@ -33,65 +28,6 @@ pub fn word_ids(text: &str) -> Vec<u64> {
         out.push(h);
     }
     out
-}
-
-/// Words too common to carry a query's meaning.
-const STOP: &[&str] = &[
-    "a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "how", "i", "in", "is", "it",
-    "me", "my", "of", "on", "or", "show", "tell", "that", "the", "this", "to", "was", "were", "what", "when", "where",
-    "which", "who", "why", "with", "you", "your", "we", "our", "there", "any", "all", "get", "give", "list", "find",
-    "please", "about", "have", "has", "did", "should", "would", "could", "will",
-];
-
-/// The query's meaningful words, deduplicated, in order.
-pub fn query_terms(query: &str) -> Vec<String> {
-    let mut seen = HashSet::new();
-    words(query).filter(|w| !STOP.contains(&w.as_str()) && seen.insert(w.clone())).collect()
-}
-
-/// BM25 scores of `docs` against `terms` (k1, b as configured). Words are `String`s or `word_ids`.
-pub fn bm25<T: Eq + std::hash::Hash>(docs: &[Vec<T>], terms: &[T], k1: f64, b: f64) -> Vec<f64> {
-    if docs.is_empty() || terms.is_empty() {
-        return vec![0.0; docs.len()];
-    }
-    let n = docs.len() as f64;
-    let avg_len = docs.iter().map(Vec::len).sum::<usize>() as f64 / n;
-    let term_set: HashSet<&T> = terms.iter().collect();
-    // Term frequencies per document, for query terms only.
-    let tfs: Vec<HashMap<&T, usize>> = docs
-        .iter()
-        .map(|d| {
-            let mut tf = HashMap::new();
-            for w in d.iter().filter(|w| term_set.contains(w)) {
-                *tf.entry(w).or_insert(0) += 1;
-            }
-            tf
-        })
-        .collect();
-    let mut df: HashMap<&T, usize> = HashMap::new();
-    for tf in &tfs {
-        for t in tf.keys() {
-            *df.entry(*t).or_insert(0) += 1;
-        }
-    }
-    docs.iter()
-        .zip(&tfs)
-        .map(|(d, tf)| {
-            let len = d.len() as f64;
-            terms
-                .iter()
-                .map(|t| {
-                    let f = *tf.get(t).unwrap_or(&0) as f64;
-                    if f == 0.0 {
-                        return 0.0;
-                    }
-                    let dfi = *df.get(t).unwrap_or(&0) as f64;
-                    let idf = ((n - dfi + 0.5) / (dfi + 0.5) + 1.0).ln();
-                    idf * f * (k1 + 1.0) / (f + k1 * (1.0 - b + b * len / avg_len.max(1.0)))
-                })
-                .sum()
-        })
-        .collect()
 }
 
 /// Exact identifiers named in a query: quoted strings, UUIDs, emails, hostnames, and tokens that
@@ -135,12 +71,140 @@ pub fn query_identifiers(query: &str) -> Vec<String> {
     out
 }
 
-/// Error words: an item or line containing one is kept (plus the phrase "timed out").
+/// Error words: a line or item holding one reports a problem (the peer's list plus a few log and
+/// API spellings).
 pub const ERROR_WORDS: &[&str] = &[
-    "abort", "aborted", "crash", "crashed", "critical", "denied", "error", "errors", "exception", "fail", "failed",
-    "fails", "failure", "fatal", "forbidden", "invalid", "panic", "panicked", "refused", "rejected", "timeout",
-    "traceback", "unauthorized", "unhealthy",
+    "abort", "aborted", "crash", "crashed", "critical", "denied", "err", "error", "errors", "exception", "fail",
+    "failed", "fails", "failure", "failures", "fatal", "forbidden", "invalid", "panic", "panicked", "refused",
+    "rejected", "segfault", "timeout", "traceback", "unauthorized", "unhealthy",
 ];
+
+/// Query words too common to say anything about what is asked.
+const STOPWORDS: &[&str] = &[
+    "a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "did", "find", "for", "from", "how", "i", "in",
+    "is", "it", "me", "my", "of", "on", "or", "show", "so", "that", "the", "there", "this", "to", "what", "when",
+    "where", "which", "who", "why", "with", "you", "all", "any", "get", "see", "please", "tell", "about", "into", "we",
+    "was", "were", "has", "have", "our", "its", "not", "no", "if", "then", "than", "use", "used", "using",
+];
+
+/// Lower-cased terms of `text`: every word (letters, digits, `_`), and for identifiers also their
+/// `snake_case` and `camelCase` parts, so a query naming `parse_integer` matches both the whole
+/// identifier (rarer, so it weighs more) and lines that mention "integer".
+pub fn terms(text: &str, out: &mut Vec<String>) {
+    for word in text.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+        if word.is_empty() {
+            continue;
+        }
+        let lower = word.to_lowercase();
+        if lower.chars().count() >= 2 {
+            out.push(lower.clone());
+        }
+        // Parts: split at '_' and at lower→upper case changes.
+        let mut cur = String::new();
+        let mut prev_lower = false;
+        let mut local = Vec::new();
+        for c in word.chars() {
+            if c == '_' || (c.is_uppercase() && prev_lower) {
+                if !cur.is_empty() {
+                    local.push(std::mem::take(&mut cur));
+                }
+                prev_lower = false;
+                if c == '_' {
+                    continue;
+                }
+            }
+            prev_lower = c.is_lowercase() || c.is_ascii_digit();
+            cur.extend(c.to_lowercase());
+        }
+        if !cur.is_empty() {
+            local.push(cur);
+        }
+        if local.len() > 1 {
+            for p in local {
+                if p.chars().count() >= 2 {
+                    out.push(p);
+                }
+            }
+        }
+    }
+}
+
+/// The distinct, meaningful terms of a query (stopwords removed), in first-seen order.
+pub fn query_terms(query: &str) -> Vec<String> {
+    // Long queries (a whole user turn plus tool arguments) are cut: the first few KB say what
+    // is asked, and scoring cost grows with the number of terms.
+    let q = super::text_common::prefix(query, 4096);
+    let mut all = Vec::new();
+    terms(q, &mut all);
+    let mut seen = std::collections::HashSet::new();
+    all.into_iter().filter(|t| !STOPWORDS.contains(&t.as_str()) && seen.insert(t.clone())).take(64).collect()
+}
+
+/// BM25 (k1, b; 1.5 and 0.75 by default) of one query against a set of documents, each given as
+/// its terms (`String`s from `terms`, or hashed `word_ids`).
+/// Only query terms are counted, so the cost is linear in the documents' size.
+pub struct Bm25<T = String> {
+    index: HashMap<T, usize>,
+    idf: Vec<f64>,
+    avgdl: f64,
+    k1: f64,
+    b: f64,
+}
+
+impl<T: Eq + Hash + Clone> Bm25<T> {
+    pub fn new(query: &[T], docs: &[Vec<T>]) -> Bm25<T> {
+        Self::with_params(query, docs, 1.5, 0.75)
+    }
+
+    pub fn with_params(query: &[T], docs: &[Vec<T>], k1: f64, b: f64) -> Bm25<T> {
+        let index: HashMap<T, usize> = query.iter().enumerate().map(|(i, t)| (t.clone(), i)).collect();
+        let mut df = vec![0usize; query.len()];
+        let mut total = 0usize;
+        let mut seen = vec![usize::MAX; query.len()];
+        for (d, doc) in docs.iter().enumerate() {
+            total += doc.len();
+            for t in doc {
+                if let Some(&i) = index.get(t) {
+                    if let (Some(s), Some(c)) = (seen.get_mut(i), df.get_mut(i)) {
+                        if *s != d {
+                            *s = d;
+                            *c += 1;
+                        }
+                    }
+                }
+            }
+        }
+        let n = docs.len().max(1) as f64;
+        let idf = df.iter().map(|&f| ((n - f as f64 + 0.5) / (f as f64 + 0.5) + 1.0).ln()).collect();
+        let avgdl = (total as f64 / n).max(1.0);
+        Bm25 { index, idf, avgdl, k1, b }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    pub fn score(&self, doc: &[T]) -> f64 {
+        if self.index.is_empty() {
+            return 0.0;
+        }
+        let mut tf = vec![0usize; self.idf.len()];
+        for t in doc {
+            if let Some(&i) = self.index.get(t) {
+                if let Some(c) = tf.get_mut(i) {
+                    *c += 1;
+                }
+            }
+        }
+        let dl = doc.len() as f64;
+        let norm = self.k1 * (1.0 - self.b + self.b * dl / self.avgdl);
+        tf.iter()
+            .zip(&self.idf)
+            .filter(|(&f, _)| f > 0)
+            .map(|(&f, &idf)| idf * (f as f64 * (self.k1 + 1.0)) / (f as f64 + norm))
+            .sum()
+    }
+}
 
 /// Whether `text` contains an error word as a whole word, in any case. One pass, no allocation:
 /// it runs on every string of every item.
@@ -187,8 +251,9 @@ mod tests {
 
     #[test]
     fn bm25_prefers_matching_docs() {
-        let docs: Vec<Vec<String>> = ["red apple pie", "green pear", "apple apple tart"].iter().map(|d| words(d).collect()).collect();
-        let s = bm25(&docs, &query_terms("apple"), 1.5, 0.75);
+        let docs: Vec<Vec<u64>> = ["red apple pie", "green pear", "apple apple tart"].iter().map(|d| word_ids(d)).collect();
+        let bm = Bm25::new(&word_ids("apple"), &docs);
+        let s: Vec<f64> = docs.iter().map(|d| bm.score(d)).collect();
         assert!(s[2] > s[0] && s[0] > s[1]);
     }
 }

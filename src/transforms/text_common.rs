@@ -3,7 +3,8 @@
 //! builder that keeps the input's line endings.
 
 use serde::Serialize;
-use std::collections::HashMap;
+
+pub use super::relevance::{query_terms, terms, Bm25, ERROR_WORDS};
 
 /// What a text compressor returns. `compressed` never holds a CCR marker: the router adds one on
 /// its own line when the step is lossy.
@@ -38,73 +39,6 @@ impl TextCompression {
     }
 }
 
-/// Words that mark a line as reporting a problem (the peer's list plus a few log spellings).
-pub const ERROR_WORDS: &[&str] = &[
-    "error", "errors", "exception", "failed", "failure", "failures", "fail", "critical", "fatal", "crash", "crashed",
-    "panic", "panicked", "err", "abort", "aborted", "timeout", "denied", "rejected", "traceback", "segfault",
-];
-
-/// Query words too common to say anything about what is asked.
-const STOPWORDS: &[&str] = &[
-    "a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "did", "find", "for", "from", "how", "i", "in",
-    "is", "it", "me", "my", "of", "on", "or", "show", "so", "that", "the", "there", "this", "to", "what", "when",
-    "where", "which", "who", "why", "with", "you", "all", "any", "get", "see", "please", "tell", "about", "into", "we",
-    "was", "were", "has", "have", "our", "its", "not", "no", "if", "then", "than", "use", "used", "using",
-];
-
-/// Lower-cased terms of `text`: every word (letters, digits, `_`), and for identifiers also their
-/// `snake_case` and `camelCase` parts, so a query naming `parse_integer` matches both the whole
-/// identifier (rarer, so it weighs more) and lines that mention "integer".
-pub fn terms(text: &str, out: &mut Vec<String>) {
-    for word in text.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
-        if word.is_empty() {
-            continue;
-        }
-        let lower = word.to_lowercase();
-        if lower.chars().count() >= 2 {
-            out.push(lower.clone());
-        }
-        // Parts: split at '_' and at lower→upper case changes.
-        let mut cur = String::new();
-        let mut prev_lower = false;
-        let mut local = Vec::new();
-        for c in word.chars() {
-            if c == '_' || (c.is_uppercase() && prev_lower) {
-                if !cur.is_empty() {
-                    local.push(std::mem::take(&mut cur));
-                }
-                prev_lower = false;
-                if c == '_' {
-                    continue;
-                }
-            }
-            prev_lower = c.is_lowercase() || c.is_ascii_digit();
-            cur.extend(c.to_lowercase());
-        }
-        if !cur.is_empty() {
-            local.push(cur);
-        }
-        if local.len() > 1 {
-            for p in local {
-                if p.chars().count() >= 2 {
-                    out.push(p);
-                }
-            }
-        }
-    }
-}
-
-/// The distinct, meaningful terms of a query (stopwords removed), in first-seen order.
-pub fn query_terms(query: &str) -> Vec<String> {
-    // Long queries (a whole user turn plus tool arguments) are cut: the first few KB say what
-    // is asked, and scoring cost grows with the number of terms.
-    let q = prefix(query, 4096);
-    let mut all = Vec::new();
-    terms(q, &mut all);
-    let mut seen = std::collections::HashSet::new();
-    all.into_iter().filter(|t| !STOPWORDS.contains(&t.as_str()) && seen.insert(t.clone())).take(64).collect()
-}
-
 /// The longest prefix of `s` of at most `max` bytes that ends on a char boundary.
 pub fn prefix(s: &str, max: usize) -> &str {
     if s.len() <= max {
@@ -128,69 +62,8 @@ pub fn shorten(s: &str, max: usize) -> String {
     out
 }
 
-/// BM25 (k1 1.5, b 0.75) of one query against a set of documents, each given as its terms.
-/// Only query terms are counted, so the cost is linear in the documents' size.
-pub struct Bm25 {
-    index: HashMap<String, usize>,
-    idf: Vec<f64>,
-    avgdl: f64,
-}
-
-impl Bm25 {
-    const K1: f64 = 1.5;
-    const B: f64 = 0.75;
-
-    pub fn new(query: &[String], docs: &[Vec<String>]) -> Bm25 {
-        let index: HashMap<String, usize> = query.iter().enumerate().map(|(i, t)| (t.clone(), i)).collect();
-        let mut df = vec![0usize; query.len()];
-        let mut total = 0usize;
-        let mut seen = vec![usize::MAX; query.len()];
-        for (d, doc) in docs.iter().enumerate() {
-            total += doc.len();
-            for t in doc {
-                if let Some(&i) = index.get(t) {
-                    if let (Some(s), Some(c)) = (seen.get_mut(i), df.get_mut(i)) {
-                        if *s != d {
-                            *s = d;
-                            *c += 1;
-                        }
-                    }
-                }
-            }
-        }
-        let n = docs.len().max(1) as f64;
-        let idf = df.iter().map(|&f| ((n - f as f64 + 0.5) / (f as f64 + 0.5) + 1.0).ln()).collect();
-        let avgdl = (total as f64 / n).max(1.0);
-        Bm25 { index, idf, avgdl }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
-    }
-
-    pub fn score(&self, doc: &[String]) -> f64 {
-        if self.index.is_empty() {
-            return 0.0;
-        }
-        let mut tf = vec![0usize; self.idf.len()];
-        for t in doc {
-            if let Some(&i) = self.index.get(t) {
-                if let Some(c) = tf.get_mut(i) {
-                    *c += 1;
-                }
-            }
-        }
-        let dl = doc.len() as f64;
-        let norm = Self::K1 * (1.0 - Self::B + Self::B * dl / self.avgdl);
-        tf.iter()
-            .zip(&self.idf)
-            .filter(|(&f, _)| f > 0)
-            .map(|(&f, &idf)| idf * (f as f64 * (Self::K1 + 1.0)) / (f as f64 + norm))
-            .sum()
-    }
-}
-
-/// Whether `line` holds an error word as a whole word (case-insensitive).
+/// Whether a log or text `line` reports a problem: an error word standing alone, or an
+/// exception class name. (`relevance::has_error_word` is the looser test for JSON values.)
 pub fn has_error_word(line: &str) -> bool {
     // Exception class names (`AssertionError`, `NullPointerException`) count too.
     // Words split only at spaces and punctuation that ends a word, so identifiers, file names

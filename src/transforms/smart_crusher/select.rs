@@ -3,7 +3,7 @@
 //! BM25-relevant items, with the count sized by information saturation.
 
 use crate::config::SmartCrusherConfig;
-use crate::transforms::relevance::{bm25, has_error_word, query_identifiers, query_terms, word_ids};
+use crate::transforms::relevance::{has_error_word, query_identifiers, query_terms, word_ids, Bm25};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -267,7 +267,8 @@ pub fn select(items: &[Value], query: &str, cfg: &SmartCrusherConfig, max_items:
         }
     }
     let terms: Vec<u64> = query_terms(query).iter().flat_map(|t| word_ids(t)).collect();
-    let scores = bm25(&docs, &terms, cfg.relevance.bm25_k1, cfg.relevance.bm25_b);
+    let bm = Bm25::with_params(&terms, &docs, cfg.relevance.bm25_k1, cfg.relevance.bm25_b);
+    let scores: Vec<f64> = docs.iter().map(|d| bm.score(d)).collect();
     let max_score = scores.iter().copied().fold(0.0, f64::max);
     if max_score > 0.0 {
         for (i, s) in scores.iter().enumerate() {
