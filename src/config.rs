@@ -217,11 +217,28 @@ pub struct ContentRouterConfig {
     pub enabled: bool,
     /// Tool outputs below this many tokens pass through untouched.
     pub min_tokens: u64,
+    /// Error outputs (`is_error`) below this many tokens are kept verbatim.
+    pub min_error_tokens: u64,
+    /// Compress plain-text tool outputs (extractive, query-aware) as well.
+    pub plain_text: bool,
+    pub search: crate::transforms::search::SearchConfig,
+    pub log: crate::transforms::log::LogConfig,
+    pub diff: crate::transforms::diff::DiffConfig,
+    pub text: crate::transforms::text::TextConfig,
 }
 
 impl Default for ContentRouterConfig {
     fn default() -> Self {
-        ContentRouterConfig { enabled: true, min_tokens: 200 }
+        ContentRouterConfig {
+            enabled: true,
+            min_tokens: 200,
+            min_error_tokens: 1000,
+            plain_text: true,
+            search: Default::default(),
+            log: Default::default(),
+            diff: Default::default(),
+            text: Default::default(),
+        }
     }
 }
 

@@ -22,7 +22,7 @@ pub struct DiffConfig {
 
 impl Default for DiffConfig {
     fn default() -> Self {
-        DiffConfig { context_lines: 2, max_hunks_per_file: 24, max_files: 40 }
+        DiffConfig { context_lines: 1, max_hunks_per_file: 24, max_files: 40 }
     }
 }
 

@@ -1,14 +1,112 @@
-//! ContentRouter: sends each tool output to the compressor that fits its content (SmartCrusher
-//! for JSON) and applies the result through the one CCR path: a lossy result is used only if
-//! its original could be stored, and its text always carries a marker naming the hash.
+//! ContentRouter: sends each tool output to the compressor that fits its detected content type
+//! (SmartCrusher for JSON; the search, log, diff and text compressors for the rest) and applies
+//! the result through the one CCR path: a lossy result is used only if its original could be
+//! stored, and it always carries a marker naming the hash (on its own line for text).
 
+use super::detect::{detect_content_type, ContentType};
 use super::smart_crusher::{self, CrushParams};
-use super::{Context, Transform};
+use super::text_common::TextCompression;
+use super::{diff, log, search, text, Context, Transform};
 use crate::ccr;
+use crate::config::{ContentRouterConfig, SmartCrusherConfig};
 use crate::error::Result;
 use crate::message::{BlockKind, Conversation};
+use crate::tokens::TokenCounter;
+use serde::Serialize;
 
 pub struct ContentRouter;
+
+/// The text compressors, by name (`SearchCompressor` ... in JS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextKind {
+    Search,
+    Log,
+    Diff,
+    Text,
+}
+
+impl TextKind {
+    pub fn from_name(name: &str) -> Option<TextKind> {
+        match name {
+            "search" => Some(TextKind::Search),
+            "log" => Some(TextKind::Log),
+            "diff" => Some(TextKind::Diff),
+            "text" => Some(TextKind::Text),
+            _ => None,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            TextKind::Search => "search",
+            TextKind::Log => "log",
+            TextKind::Diff => "diff",
+            TextKind::Text => "text",
+        }
+    }
+
+    /// Runs the compressor (no marker, no store).
+    pub fn run(self, content: &str, query: &str, cfg: &ContentRouterConfig) -> TextCompression {
+        match self {
+            TextKind::Search => search::compress(content, query, &cfg.search),
+            TextKind::Log => log::compress(content, query, &cfg.log),
+            TextKind::Diff => diff::compress(content, query, &cfg.diff),
+            TextKind::Text => text::compress(content, query, &cfg.text),
+        }
+    }
+}
+
+/// A text compressor's result with its CCR marker applied (what the standalone API returns).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TextResult {
+    pub compressed: String,
+    pub original_count: usize,
+    pub compressed_count: usize,
+    pub unit: &'static str,
+    /// compressed tokens / original tokens.
+    pub compression_ratio: f64,
+    /// The retrieval hash when something was dropped.
+    pub hash: Option<String>,
+}
+
+/// Runs a text compressor and applies the CCR rule: a lossy result gets its original stored (via
+/// `store`, which returns the hash or `None` when lossy steps are not allowed) and a marker line.
+/// Returns `None` when the result would not save tokens or may not be applied.
+pub fn compress_text(
+    kind: TextKind,
+    content: &str,
+    query: &str,
+    cfg: &ContentRouterConfig,
+    counter: TokenCounter,
+    store: &mut dyn FnMut(&str) -> Option<String>,
+) -> Option<TextResult> {
+    let r = kind.run(content, query, cfg);
+    if r.compressed == content {
+        return None;
+    }
+    let (compressed, hash) = if r.lossless {
+        (r.compressed, None)
+    } else {
+        let h = store(content)?;
+        let summary = format!("{} {} compressed to {}", r.original_count, r.unit, r.compressed_count);
+        let sep = if r.compressed.ends_with('\n') || r.compressed.is_empty() { "" } else { "\n" };
+        (format!("{}{sep}{}", r.compressed, ccr::marker(&summary, &h)), Some(h))
+    };
+    let before = counter.count(content);
+    let after = counter.count(&compressed);
+    if after >= before {
+        return None;
+    }
+    Some(TextResult {
+        compressed,
+        original_count: r.original_count,
+        compressed_count: r.compressed_count,
+        unit: r.unit,
+        compression_ratio: if before == 0 { 1.0 } else { after as f64 / before as f64 },
+        hash,
+    })
+}
 
 /// Whether a text already went through Headroom (so compressing again changes nothing).
 fn already_compressed(text: &str) -> bool {
@@ -21,24 +119,26 @@ impl Transform for ContentRouter {
     }
 
     fn apply(&self, conv: &mut Conversation, ctx: &mut Context<'_>) -> Result<bool> {
-        if !ctx.config.content_router.enabled {
+        let cfg = &ctx.config.content_router;
+        if !cfg.enabled {
             return Ok(false);
         }
         let mut changed = false;
         for mi in 0..conv.messages.len() {
             for bi in 0..conv.messages[mi].blocks.len() {
-                let (text, tool_id, tool_name) = {
+                let (text, tool_id, tool_name, is_error) = {
                     let m = &conv.messages[mi];
                     let b = &m.blocks[bi];
                     if b.kind != BlockKind::ToolResult || !b.editable || m.frozen || b.text.is_empty() {
                         continue;
                     }
-                    (b.text.clone(), b.tool_id.clone(), b.tool_name.clone())
+                    (b.text.clone(), b.tool_id.clone(), b.tool_name.clone(), b.is_error)
                 };
                 if ctx.skip_tool(tool_name.as_deref()) || already_compressed(&text) {
                     continue;
                 }
-                if (ctx.counter.count(&text) as u64) < ctx.config.content_router.min_tokens {
+                let tokens = ctx.counter.count(&text) as u64;
+                if tokens < cfg.min_tokens || (is_error && tokens < cfg.min_error_tokens) {
                     continue;
                 }
                 let query = ctx.query_for(conv, mi, tool_id.as_deref());
@@ -56,7 +156,23 @@ impl Transform for ContentRouter {
 
 /// Compresses one tool output; returns the new text and the label for `transformsApplied`.
 fn route(text: &str, query: &str, tool: Option<&str>, ctx: &mut Context<'_>) -> Option<(String, String)> {
-    let cfg = &ctx.config.smart_crusher;
+    let cfg = &ctx.config.content_router;
+    let kind = match detect_content_type(text).content_type {
+        ContentType::Json => return crush_json(text, query, tool, ctx),
+        ContentType::SearchResults => TextKind::Search,
+        ContentType::BuildOutput => TextKind::Log,
+        ContentType::Diff => TextKind::Diff,
+        ContentType::PlainText if cfg.plain_text => TextKind::Text,
+        // Markup and code lose meaning when lines are cut: they pass through.
+        _ => return None,
+    };
+    let counter = ctx.counter;
+    let r = compress_text(kind, text, query, cfg, counter, &mut |original| ctx.store_original(original))?;
+    Some((r.compressed, format!("{}:{}", kind.label(), if r.hash.is_some() { "lossy" } else { "lossless" })))
+}
+
+fn crush_json(text: &str, query: &str, tool: Option<&str>, ctx: &mut Context<'_>) -> Option<(String, String)> {
+    let cfg: &SmartCrusherConfig = &ctx.config.smart_crusher;
     let profile = ctx.profile(tool);
     let base = profile.and_then(|p| p.max_items).unwrap_or(cfg.max_items_after_crush) as f64;
     let bias = profile.map_or(1.0, |p| p.bias);
