@@ -5,7 +5,10 @@
 //! Order: CacheAligner → ContentRouter (SmartCrusher and the text compressors) → ML compressor
 //! (opt-in) → RollingWindow → provider cache optimizer → retrieve-tool injection.
 
+pub mod cache_aligner;
+pub mod cache_optimizer;
 pub mod retrieve_tool;
+pub mod rolling_window;
 
 use crate::ccr::SharedStore;
 use crate::config::{Config, Mode, ToolProfile};
@@ -131,5 +134,11 @@ pub trait Transform: Send + Sync {
 
 /// The pipeline in its fixed order. Later issues add their transforms here.
 pub fn default_pipeline() -> Vec<Box<dyn Transform>> {
-    vec![Box::new(retrieve_tool::RetrieveTool)]
+    vec![
+        Box::new(cache_aligner::CacheAligner),
+        // ContentRouter and the ML compressor go here.
+        Box::new(rolling_window::RollingWindow),
+        Box::new(cache_optimizer::CacheOptimizer),
+        Box::new(retrieve_tool::RetrieveTool),
+    ]
 }
