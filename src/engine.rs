@@ -340,7 +340,7 @@ impl Headroom {
         timing.insert("total".into(), total.elapsed_ms());
         let ratio = if tokens_before == 0 { 1.0 } else { tokens_after as f64 / tokens_before as f64 };
         let request_value = if had_body { Some(out.to_request()) } else { None };
-        let cache = cache_metrics(&out, &info.model, &self.config, &counter);
+        let cache = cache_metrics(&out, &info.model, &self.config, &counter, tokens_after);
         let tokens_saved = tokens_before.saturating_sub(tokens_after);
         let price = pricing::price_for(&info.model, &self.config.pricing);
         let savings_usd = match (mode, price) {

@@ -11,7 +11,7 @@
 use super::{Context, Transform};
 use crate::config::{CacheAlignerConfig, CacheAlignerMode, Config, Provider};
 use crate::error::Result;
-use crate::message::{BlockKind, Conversation, Origin};
+use crate::message::{BlockKind, Conversation};
 use crate::tokens::TokenCounter;
 use regex::Regex;
 use serde_json::Value;
@@ -484,7 +484,8 @@ fn hex16(parts: &[&str]) -> String {
 }
 
 /// The cache fields of `conv` as it will be sent.
-pub fn cache_metrics(conv: &Conversation, model: &str, config: &Config, counter: &TokenCounter) -> CacheMetrics {
+/// `total` is the request's token count (as `TokenCounter::count_conversation` gives it).
+pub fn cache_metrics(conv: &Conversation, model: &str, config: &Config, counter: &TokenCounter, total: u64) -> CacheMetrics {
     let cfg = &config.cache_aligner;
     let sep = separator(cfg);
     let tools: Vec<String> = match conv.tools() {
@@ -520,31 +521,23 @@ pub fn cache_metrics(conv: &Conversation, model: &str, config: &Config, counter:
         _ => 1.0,
     };
 
-    // Tokens a cache can serve: tools, then the system prompt up to its first volatile byte, then
-    // (when the system prompt is fully stable) the messages, up to the last explicit breakpoint
-    // for Anthropic, which caches nothing without one.
+    // Tokens a cache can serve: with a volatile system prompt, the tools and the system prompt
+    // up to its first volatile byte; else the whole request (`total`, without the reply
+    // priming), and for Anthropic, which caches nothing without a breakpoint, the request up to
+    // its last breakpoint.
     let tool_tokens = if tools.is_empty() { 0 } else { counter.count(&tools_text) };
-    let mut cacheable = tool_tokens;
-    let stable_system = first_volatile.map_or(full.as_str(), |i| full.get(..i).unwrap_or(""));
-    cacheable += counter.count(stable_system);
-    if first_volatile.is_none() {
-        let list: Vec<_> = conv.messages.iter().filter(|m| m.origin == Origin::List).collect();
-        cacheable += match conv.provider {
-            Provider::Anthropic => {
-                let last_bp = list.iter().rposition(|m| m.blocks.iter().any(|b| b.cache_control));
-                last_bp.map_or(0, |i| list.iter().take(i + 1).map(|m| counter.count_message(m)).sum())
-            }
-            _ => list.iter().map(|m| counter.count_message(m)).sum(),
-        };
-    }
-    if conv.provider == Provider::Anthropic {
-        let any_bp = conv.messages.iter().any(|m| m.blocks.iter().any(|b| b.cache_control))
-            || matches!(conv.tools(), Some(Value::Array(t)) if t.iter().any(|t| t.get("cache_control").is_some()));
-        if !any_bp {
-            cacheable = 0;
-        } else if !conv.messages.iter().any(|m| m.blocks.iter().any(|b| b.cache_control)) {
-            cacheable = tool_tokens; // only the tools carry a breakpoint
-        }
+    let has_bp = |m: &crate::message::Message| m.blocks.iter().any(|b| b.cache_control);
+    let tools_bp = matches!(conv.tools(), Some(Value::Array(t)) if t.iter().any(|t| t.get("cache_control").is_some()));
+    let mut cacheable = match (first_volatile, conv.provider) {
+        (Some(i), _) => tool_tokens + counter.count(full.get(..i).unwrap_or("")),
+        (None, Provider::Anthropic) => match conv.messages.iter().rposition(has_bp) {
+            Some(last) => tool_tokens + conv.messages.iter().take(last + 1).map(|m| counter.count_message(m)).sum::<usize>(),
+            None => tool_tokens,
+        },
+        (None, _) => (total as usize).saturating_sub(crate::tokens::REPLY_PRIMING_TOKENS),
+    };
+    if conv.provider == Provider::Anthropic && !conv.messages.iter().any(has_bp) {
+        cacheable = if tools_bp { cacheable.min(tool_tokens) } else { 0 };
     }
     if (cacheable as u64) < config.cache_optimizer.min_cacheable_tokens {
         cacheable = 0;

@@ -124,14 +124,9 @@ impl<'c> Planner<'c> {
         // (original index, or None for the marker; assistant side?)
         let mut prev: Option<(Option<usize>, bool)> = None;
         for (i, m) in self.conv.messages.iter().enumerate() {
-            let mut entries: Vec<(Option<usize>, bool)> = Vec::with_capacity(2);
-            if marker_at == Some(i) {
-                entries.push((None, true));
-            }
-            if !dropped(i) && m.origin == Origin::List {
-                entries.push((Some(i), side(m)));
-            }
-            for e in entries {
+            let marker = (marker_at == Some(i)).then_some((None, true));
+            let kept = (!dropped(i) && m.origin == Origin::List).then(|| (Some(i), side(m)));
+            for e in [marker, kept].into_iter().flatten() {
                 match prev {
                     Some((p, pside)) => {
                         let adjacent_before = matches!((p, e.0), (Some(a), Some(b)) if b == a + 1);
@@ -147,6 +142,26 @@ impl<'c> Planner<'c> {
                     }
                 }
                 prev = Some(e);
+            }
+        }
+        true
+    }
+
+    /// The cheap form of `valid` for one tool unit just marked in `drop`: the unit is closed
+    /// under tool ids, so only the new neighbours around its members need checking.
+    fn unit_ok(&self, drop: &[bool], members: &[usize]) -> bool {
+        if !self.strict {
+            return true;
+        }
+        let dropped = |i: usize| drop.get(i).copied().unwrap_or(false);
+        let list = |i: usize| self.msg(i).is_some_and(|m| m.origin == Origin::List);
+        for &j in members {
+            let prev = (0..j).rev().find(|&i| !dropped(i) && list(i));
+            let next = (j + 1..self.conv.messages.len()).find(|&i| !dropped(i) && list(i));
+            match (prev.and_then(|i| self.msg(i)), next.and_then(|i| self.msg(i))) {
+                (Some(p), Some(n)) if side(p) == side(n) => return false,
+                (None, Some(n)) if side(n) => return false,
+                _ => {}
             }
         }
         true
@@ -191,15 +206,19 @@ impl<'c> Planner<'c> {
             if !unit.iter().all(|&j| in_zone(j)) {
                 continue;
             }
-            let mut trial = drop.clone();
             for &j in &unit {
-                if let Some(d) = trial.get_mut(j) {
+                if let Some(d) = drop.get_mut(j) {
                     *d = true;
                 }
             }
-            if self.valid(&trial, None) {
+            if self.unit_ok(&drop, &unit) {
                 saved += unit.iter().map(|&j| cost(j)).sum::<u64>();
-                drop = trial;
+            } else {
+                for &j in &unit {
+                    if let Some(d) = drop.get_mut(j) {
+                        *d = false;
+                    }
+                }
             }
         }
         let mut phase2 = false;
