@@ -113,6 +113,11 @@ export interface HeadroomConfig {
   /** Tool names (glob patterns, `*` and `?`) whose outputs are never compressed. */
   excludeTools?: string[];
   limits?: Limits;
+  /**
+   * Price overrides for simulate()'s estimates, USD per 1M tokens, by model-name prefix (the
+   * longest matching prefix wins). cachedInput defaults to input. Finite and >= 0.
+   */
+  pricing?: Record<string, { input: number; cachedInput?: number; output: number }>;
 }
 
 /** Per-request options. */
@@ -155,6 +160,22 @@ export interface CompressResult {
   potentialTokensSaved?: number;
   /** Bare messages arrays only: tool definitions to add to the request (the retrieve tool). */
   tools?: Record<string, unknown>[];
+  /** 16 hex digits over the model, tools and system prompt (before its dynamic tail). */
+  stablePrefixHash: string;
+  /** 0-1: the share of the system prompt before its first volatile value (dates, IDs...). */
+  cacheAlignmentScore: number;
+  /** Tokens of the prefix a provider cache can serve (0 below cacheOptimizer.minCacheableTokens). */
+  cacheableTokens: number;
+  /** stablePrefixHash equals the previous request's on this instance. */
+  estimatedCacheHit: boolean;
+  /** simulate() only: tokensSaved at the model's input list price (absent for unknown models). */
+  estimatedSavingsUsd?: number;
+  /** simulate() only: e.g. "$0.0042 per request". */
+  estimatedSavings?: string;
+  /** simulate() only: input tokens by block kind (system, user, assistant, tool_call, tool_result, image, other, tool_definitions, overhead). */
+  blockBreakdown?: Record<string, number>;
+  /** simulate() only: waste in the input, in tokens (duplicate_tool_results, json_whitespace, base64_blobs, volatile_system_prompt, over_context_limit). */
+  wasteSignals?: Record<string, number>;
 }
 
 export interface TransformStats {

@@ -71,6 +71,8 @@ pub struct Config {
     /// Tools whose results are never compressed.
     pub exclude_tools: Vec<String>,
     pub limits: Limits,
+    /// Price overrides (USD per 1M tokens) by model-name prefix, for `simulate()`'s estimates.
+    pub pricing: BTreeMap<String, PriceConfig>,
 }
 
 impl Default for Config {
@@ -90,6 +92,7 @@ impl Default for Config {
             tool_profiles: BTreeMap::new(),
             exclude_tools: Vec::new(),
             limits: Limits::default(),
+            pricing: BTreeMap::new(),
         }
     }
 }
@@ -159,6 +162,13 @@ pub enum CacheAlignerMode {
     Rewrite,
 }
 
+/// Volatile content (dates, IDs, timestamps...) in system prompts, which breaks provider prefix
+/// caches.
+///
+/// The default mode is `detect`: warnings and the cache metrics only. `rewrite` moves the
+/// volatile sentences to a dynamic tail at the end of the system prompt; that keeps the
+/// information but changes the prompt the user wrote (order, and so emphasis), and a detector can
+/// misfire on content that is stable. Changing a prompt is the caller's call, so it is opt-in.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct CacheAlignerConfig {
@@ -284,6 +294,17 @@ impl Default for ToolProfile {
     }
 }
 
+/// One model's prices, USD per 1M tokens (`pricing` in the config).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PriceConfig {
+    pub input: f64,
+    /// Input read from the provider's prompt cache; the input price when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_input: Option<f64>,
+    pub output: f64,
+}
+
 /// Resource bounds checked at the edge, before any work.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
@@ -380,6 +401,16 @@ impl Config {
         }
         if self.model.trim().is_empty() {
             return Err(Error::config("invalid_value", "model must not be empty"));
+        }
+        for (name, p) in &self.pricing {
+            if name.trim().is_empty() {
+                return Err(Error::config("invalid_value", "pricing keys must be non-empty model-name prefixes"));
+            }
+            check_positive(&format!("pricing.{name}.input"), p.input)?;
+            check_positive(&format!("pricing.{name}.output"), p.output)?;
+            if let Some(c) = p.cached_input {
+                check_positive(&format!("pricing.{name}.cachedInput"), c)?;
+            }
         }
         for (name, limit) in &self.model_context_limits {
             if *limit == 0 {

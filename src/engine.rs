@@ -7,7 +7,8 @@ use crate::clock::Stopwatch;
 use crate::config::{Config, Mode, Provider, RequestOptions};
 use crate::error::{Error, Result};
 use crate::message::Conversation;
-use crate::tokens::{model_info, Encoding, ModelInfo, TokenCounter};
+use crate::tokens::{model_info, pricing, Encoding, ModelInfo, TokenCounter};
+use crate::transforms::cache_aligner::{cache_metrics, CacheMetrics};
 use crate::transforms::{default_pipeline, Context, Transform};
 use serde::Serialize;
 use serde_json::Value;
@@ -41,6 +42,37 @@ pub struct CompressResult {
     /// For a bare messages array: tool definitions to add to the request (the retrieve tool).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<Value>>,
+
+    // Prompt-cache fields (issue 4), on every result; see `transforms::cache_aligner::CacheMetrics`.
+    /// 16 hex digits over the model, tools and system prompt before its dynamic tail.
+    pub stable_prefix_hash: String,
+    /// 0-1: the share of the system prompt before its first volatile value.
+    pub cache_alignment_score: f64,
+    /// Tokens of the prefix a provider cache can serve (0 below `minCacheableTokens`).
+    pub cacheable_tokens: u64,
+    /// Whether `stablePrefixHash` equals the previous request's on this instance.
+    pub estimated_cache_hit: bool,
+
+    // Simulate only (issue 4); see `simulate`.
+    /// `tokensSaved` at the model's input price (none for a model without a known price).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimated_savings_usd: Option<f64>,
+    /// The same as text: `"$0.0042 per request"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimated_savings: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub block_breakdown: Option<BTreeMap<String, u64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waste_signals: Option<BTreeMap<String, u64>>,
+}
+
+/// What the previous request on an instance looked like, for `estimatedCacheHit` and the
+/// tool-order warning.
+#[derive(Debug, Clone, Default)]
+struct CacheState {
+    prefix_hash: Option<String>,
+    tools_order_hash: Option<String>,
+    tools_set_hash: Option<String>,
 }
 
 /// Per-transform totals.
@@ -76,6 +108,7 @@ pub struct Headroom {
     store: SharedStore,
     pipeline: Vec<Box<dyn Transform>>,
     stats: Stats,
+    cache_state: CacheState,
 }
 
 impl Headroom {
@@ -83,7 +116,7 @@ impl Headroom {
     pub fn new(config: Config) -> Result<Headroom> {
         config.validate()?;
         let store = SharedStore::new(&config.ccr);
-        Ok(Headroom { config, store, pipeline: default_pipeline(), stats: Stats::default() })
+        Ok(Headroom { config, store, pipeline: default_pipeline(), stats: Stats::default(), cache_state: CacheState::default() })
     }
 
     /// A new engine running `pipeline` instead of the default one (Rust users can add their own
@@ -97,7 +130,7 @@ impl Headroom {
     /// A new engine that shares `store` (so markers from either are retrievable from both).
     pub fn with_store(config: Config, store: SharedStore) -> Result<Headroom> {
         config.validate()?;
-        Ok(Headroom { config, store, pipeline: default_pipeline(), stats: Stats::default() })
+        Ok(Headroom { config, store, pipeline: default_pipeline(), stats: Stats::default(), cache_state: CacheState::default() })
     }
 
     pub fn config(&self) -> &Config {
@@ -112,14 +145,14 @@ impl Headroom {
     /// mode, or the config's `defaultMode`.
     pub fn compress(&mut self, request: &str, options: &RequestOptions) -> Result<CompressResult> {
         let mode = options.mode.unwrap_or(self.config.default_mode);
-        let result = self.run(request, options, mode);
+        let result = self.run(request, options, mode).map(|(r, m)| self.track_cache(r, m));
         self.record(&result, mode);
         result
     }
 
     /// Runs the pipeline and returns the plan; callers make no provider call.
     pub fn simulate(&mut self, request: &str, options: &RequestOptions) -> Result<CompressResult> {
-        let result = self.run(request, options, Mode::Simulate);
+        let result = self.run(request, options, Mode::Simulate).map(|(r, m)| self.track_cache(r, m));
         self.record(&result, Mode::Simulate);
         result
     }
@@ -194,7 +227,27 @@ impl Headroom {
             .map_err(|e| Error::validation("invalid_json", format!("the request is not valid JSON: {e}")))
     }
 
-    fn run(&self, request: &str, options: &RequestOptions, mode: Mode) -> Result<CompressResult> {
+    /// Sets `estimatedCacheHit` against the previous request, warns when the same tools arrive
+    /// in a different order (which breaks every provider's prefix cache), and remembers this one.
+    fn track_cache(&mut self, mut r: CompressResult, m: CacheMetrics) -> CompressResult {
+        let prev = &self.cache_state;
+        r.estimated_cache_hit = prev.prefix_hash.as_deref() == Some(m.stable_prefix_hash.as_str());
+        if prev.tools_set_hash.as_deref() == Some(m.tools_set_hash.as_str())
+            && prev.tools_order_hash.as_deref() != Some(m.tools_order_hash.as_str())
+        {
+            r.warnings.push(
+                "the tool definitions are the same as on the previous request but in a different order, which changes the prompt prefix and misses the provider's cache; send them in a fixed order".into(),
+            );
+        }
+        self.cache_state = CacheState {
+            prefix_hash: Some(m.stable_prefix_hash),
+            tools_order_hash: Some(m.tools_order_hash),
+            tools_set_hash: Some(m.tools_set_hash),
+        };
+        r
+    }
+
+    fn run(&self, request: &str, options: &RequestOptions, mode: Mode) -> Result<(CompressResult, CacheMetrics)> {
         let total = Stopwatch::start();
         let value = self.parse_request(request)?;
         let had_body = value.is_object();
@@ -205,6 +258,15 @@ impl Headroom {
         let info = model_info(&model_name, &self.config.model_context_limits);
         let counter = TokenCounter::for_model(&info);
         let tokens_before = counter.count_conversation(&conv) as u64;
+        let output_buffer_tokens = options.output_buffer_tokens.unwrap_or(self.config.output_buffer_tokens);
+        // Simulate describes the request as it came in (see `simulate`).
+        let report = (mode == Mode::Simulate).then(|| {
+            let budget = info.context_limit.saturating_sub(output_buffer_tokens);
+            (
+                crate::simulate::block_breakdown(&conv, &counter),
+                crate::simulate::waste_signals(&conv, &counter, &self.config, budget, tokens_before),
+            )
+        });
 
         // Adding the retrieve tool to a request whose tools sit inside a cached prefix would break
         // that cache: then only lossless steps run (and the warning says so).
@@ -231,7 +293,7 @@ impl Headroom {
             mode,
             model: &info,
             counter,
-            output_buffer_tokens: options.output_buffer_tokens.unwrap_or(self.config.output_buffer_tokens),
+            output_buffer_tokens,
             keep_turns: options.keep_turns.unwrap_or(self.config.rolling_window.keep_turns),
             tool_profiles,
             query: options.query.clone(),
@@ -250,6 +312,8 @@ impl Headroom {
         let original = if mode == Mode::Audit { Some(conv.clone()) } else { None };
         let mut work = conv;
         let deadline = self.config.limits.deadline_ms;
+        // Tokens added on purpose by transforms that may add them (see Transform::may_add_tokens).
+        let mut allowed_extra = 0u64;
         for t in &self.pipeline {
             if let Some(d) = deadline {
                 if total.elapsed_ms() > d && !t.always_run() {
@@ -258,6 +322,7 @@ impl Headroom {
                 }
             }
             let sw = Stopwatch::start();
+            let counted_before = if t.may_add_tokens() { Some(counter.count_conversation(&work) as u64) } else { None };
             let snapshot = work.clone();
             let (nw, nm, nt) = (ctx.warnings.len(), ctx.markers.len(), ctx.tools_to_add.len());
             ctx.notes.clear();
@@ -275,6 +340,9 @@ impl Headroom {
                     ctx.warnings.push(format!("{} failed and left its content unchanged: {e}", t.name()));
                 }
             }
+            if let Some(b) = counted_before {
+                allowed_extra += (counter.count_conversation(&work) as u64).saturating_sub(b);
+            }
             timing.insert(t.name().to_string(), sw.elapsed_ms());
         }
         let (out, markers, mut warnings, tools) = match original {
@@ -289,7 +357,7 @@ impl Headroom {
         let mut tokens_after = if mode == Mode::Audit { tokens_before } else { counter.count_conversation(&out) as u64 };
         // Never send more than was given: if the savings do not pay for what compression adds
         // (markers, the retrieve tool), send the request as it came.
-        let (out, markers, tools) = if tokens_after > tokens_before {
+        let (out, markers, tools) = if tokens_after > tokens_before + allowed_extra {
             let mut original = Conversation::parse(self.parse_request(request)?, provider)?;
             original.freeze_prefix(0);
             tokens_after = tokens_before;
@@ -302,12 +370,30 @@ impl Headroom {
         timing.insert("total".into(), total.elapsed_ms());
         let ratio = if tokens_before == 0 { 1.0 } else { tokens_after as f64 / tokens_before as f64 };
         let request_value = if had_body { Some(out.to_request()) } else { None };
-        Ok(CompressResult {
+        let cache = cache_metrics(&out, &info.model, &self.config, &counter, tokens_after);
+        let tokens_saved = tokens_before.saturating_sub(tokens_after);
+        let price = pricing::price_for(&info.model, &self.config.pricing);
+        let savings_usd = match (mode, price) {
+            (Mode::Simulate, Some(p)) => Some(pricing::usd(tokens_saved, p.input)),
+            (Mode::Simulate, None) => {
+                warnings.push(format!(
+                    "no price is known for model '{}', so no cost estimate was made; add it under `pricing`",
+                    info.model
+                ));
+                None
+            }
+            _ => None,
+        };
+        let (block_breakdown, waste_signals) = match report {
+            Some((b, w)) => (Some(b), Some(w)),
+            None => (None, None),
+        };
+        let result = CompressResult {
             messages: out.messages_value(),
             request: request_value,
             tokens_before,
             tokens_after,
-            tokens_saved: tokens_before.saturating_sub(tokens_after),
+            tokens_saved,
             compression_ratio: ratio,
             transforms_applied: applied,
             markers,
@@ -318,7 +404,16 @@ impl Headroom {
             model: info.model,
             potential_tokens_saved: potential,
             tools: if tools.is_empty() { None } else { Some(tools) },
-        })
+            stable_prefix_hash: cache.stable_prefix_hash.clone(),
+            cache_alignment_score: cache.cache_alignment_score,
+            cacheable_tokens: cache.cacheable_tokens,
+            estimated_cache_hit: false,
+            estimated_savings_usd: savings_usd,
+            estimated_savings: savings_usd.map(pricing::format_per_request),
+            block_breakdown,
+            waste_signals,
+        };
+        Ok((result, cache))
     }
 
     fn record(&mut self, result: &Result<CompressResult>, mode: Mode) {

@@ -20,6 +20,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod message;
+pub mod simulate;
 pub mod tokens;
 pub mod transforms;
 
@@ -31,8 +32,8 @@ compile_error!("the `cuda` feature (ort) is for native builds only; build wasm w
 
 pub use ccr::{find_markers, hash as content_hash, marker, retrieve_tool, SharedStore, RETRIEVE_TOOL_NAME};
 pub use config::{
-    CacheAlignerConfig, CacheAlignerMode, CacheOptimizerConfig, CcrConfig, Config, Limits, Mode, Provider,
-    RelevanceConfig, RequestOptions, RollingWindowConfig, SmartCrusherConfig, ToolProfile,
+    CacheAlignerConfig, CacheAlignerMode, CacheOptimizerConfig, CcrConfig, Config, Limits, Mode, PriceConfig,
+    Provider, RelevanceConfig, RequestOptions, RollingWindowConfig, SmartCrusherConfig, ToolProfile,
 };
 pub use engine::{CompressResult, Headroom, Stats, TransformStats};
 pub use error::{Error, ErrorKind, Result};

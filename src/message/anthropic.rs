@@ -180,3 +180,108 @@ pub(crate) fn text_message(role: Role, text: &str) -> Message {
         frozen: false,
     }
 }
+
+// Cache breakpoints (used by the provider cache optimizer). Both edit `raw` and re-parse the
+// message so its blocks and paths stay true; both refuse frozen messages, whose bytes a
+// provider cache already holds.
+
+/// Re-parses `m` from `raw`, keeping its flags and the tool names linked from calls.
+fn reparse(m: &mut Message, raw: Value) -> bool {
+    let parsed = match m.origin {
+        Origin::SystemField => parse_system(raw),
+        Origin::List => parse_message(raw, 0),
+    };
+    let Ok(mut new) = parsed else { return false };
+    for b in &mut new.blocks {
+        if b.tool_name.is_none() && b.tool_id.is_some() {
+            b.tool_name = m.blocks.iter().find(|o| o.tool_id == b.tool_id).and_then(|o| o.tool_name.clone());
+        }
+    }
+    new.modified = true;
+    new.synthetic = m.synthetic;
+    new.frozen = m.frozen;
+    *m = new;
+    true
+}
+
+fn ephemeral() -> Value {
+    let mut cc = Map::new();
+    cc.insert("type".into(), Value::from("ephemeral"));
+    Value::Object(cc)
+}
+
+fn text_part(text: &str) -> Value {
+    let mut part = Map::new();
+    part.insert("type".into(), Value::from("text"));
+    part.insert("text".into(), Value::from(text));
+    Value::Object(part)
+}
+
+/// Puts an ephemeral `cache_control` breakpoint on the last content block of `m` (a string
+/// content becomes one text block). False when frozen, already marked, or the last block cannot
+/// carry one (thinking blocks).
+pub fn add_cache_breakpoint(m: &mut Message) -> bool {
+    if m.frozen {
+        return false;
+    }
+    let mut raw = m.raw.clone();
+    let parts = match m.origin {
+        Origin::SystemField => Some(&mut raw),
+        Origin::List => raw.get_mut("content"),
+    };
+    let Some(parts) = parts else { return false };
+    if let Value::String(s) = parts {
+        *parts = Value::Array(vec![text_part(s)]);
+    }
+    let Some(last) = parts.as_array_mut().and_then(|a| a.last_mut()).and_then(Value::as_object_mut) else {
+        return false;
+    };
+    if last.contains_key("cache_control")
+        || matches!(last.get("type").and_then(Value::as_str), None | Some("thinking" | "redacted_thinking"))
+    {
+        return false;
+    }
+    last.insert("cache_control".into(), ephemeral());
+    reparse(m, raw)
+}
+
+/// Splits the system prompt's last text block at byte `at` into two text blocks, the first
+/// carrying a breakpoint: the stable part is cached and the dynamic tail after it is not. The
+/// text is unchanged (the blocks concatenate back to it).
+pub fn split_system_with_breakpoint(m: &mut Message, at: usize) -> bool {
+    if m.frozen || m.origin != Origin::SystemField {
+        return false;
+    }
+    let mut raw = m.raw.clone();
+    let split = |text: &str, base: Option<&Map<String, Value>>| -> Option<(Value, Value)> {
+        let (head, tail) = (text.get(..at)?, text.get(at..)?);
+        if head.trim().is_empty() || tail.is_empty() {
+            return None;
+        }
+        let mut first = base.cloned().unwrap_or_default();
+        first.insert("type".into(), Value::from("text"));
+        first.insert("text".into(), Value::from(head));
+        first.insert("cache_control".into(), ephemeral());
+        Some((Value::Object(first), text_part(tail)))
+    };
+    match &mut raw {
+        Value::String(s) => {
+            let Some((a, b)) = split(s, None) else { return false };
+            raw = Value::Array(vec![a, b]);
+        }
+        Value::Array(parts) => {
+            let Some(pi) = parts.iter().rposition(|p| p.get("text").is_some_and(Value::is_string)) else {
+                return false;
+            };
+            let Some(part) = parts.get(pi).and_then(Value::as_object) else { return false };
+            if part.contains_key("cache_control") {
+                return false;
+            }
+            let text = part.get("text").and_then(Value::as_str).unwrap_or("");
+            let Some((a, b)) = split(text, Some(part)) else { return false };
+            parts.splice(pi..=pi, [a, b]);
+        }
+        _ => return false,
+    }
+    reparse(m, raw)
+}

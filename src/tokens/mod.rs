@@ -2,8 +2,10 @@
 //! Gemini, the model tables (encoding, context limit), and whole-request counting the way
 //! providers bill it.
 
+pub mod pricing;
+
 use crate::config::Provider;
-use crate::message::{BlockKind, Conversation, Message, Origin};
+use crate::message::{Block, BlockKind, Conversation, Message, Origin};
 use std::collections::BTreeMap;
 use tiktoken_rs::CoreBPE;
 
@@ -212,34 +214,39 @@ impl TokenCounter {
     pub fn count_message(&self, m: &Message) -> usize {
         let mut n = if m.origin == Origin::List { TOKENS_PER_MESSAGE } else { 0 };
         for b in &m.blocks {
-            n += match b.kind {
-                BlockKind::Image => IMAGE_TOKENS,
-                BlockKind::ToolCall => {
-                    self.count(&b.text) + b.tool_name.as_deref().map_or(0, |s| self.count(s)) + TOKENS_PER_NAME
-                }
-                BlockKind::Other => {
-                    // Opaque parts (documents, thinking): count their JSON as text.
-                    let mut v = &m.raw;
-                    for seg in &b.path {
-                        let next = match (seg, v) {
-                            (crate::message::Seg::Key(k), serde_json::Value::Object(o)) => o.get(k),
-                            (crate::message::Seg::Index(i), serde_json::Value::Array(a)) => a.get(*i),
-                            _ => None,
-                        };
-                        match next {
-                            Some(x) => v = x,
-                            None => break,
-                        }
-                    }
-                    if std::ptr::eq(v, &m.raw) { 0 } else { self.count(&v.to_string()) }
-                }
-                _ => self.count(&b.text),
-            };
+            n += self.count_block(m, b);
         }
         if m.raw.get("name").is_some() {
             n += TOKENS_PER_NAME;
         }
         n
+    }
+
+    /// Tokens one block of `m` costs (without the message's overhead).
+    pub fn count_block(&self, m: &Message, b: &Block) -> usize {
+        match b.kind {
+            BlockKind::Image => IMAGE_TOKENS,
+            BlockKind::ToolCall => {
+                self.count(&b.text) + b.tool_name.as_deref().map_or(0, |s| self.count(s)) + TOKENS_PER_NAME
+            }
+            BlockKind::Other => {
+                // Opaque parts (documents, thinking): count their JSON as text.
+                let mut v = &m.raw;
+                for seg in &b.path {
+                    let next = match (seg, v) {
+                        (crate::message::Seg::Key(k), serde_json::Value::Object(o)) => o.get(k),
+                        (crate::message::Seg::Index(i), serde_json::Value::Array(a)) => a.get(*i),
+                        _ => None,
+                    };
+                    match next {
+                        Some(x) => v = x,
+                        None => break,
+                    }
+                }
+                if std::ptr::eq(v, &m.raw) { 0 } else { self.count(&v.to_string()) }
+            }
+            _ => self.count(&b.text),
+        }
     }
 
     /// Tokens the whole request costs: every message, the tool definitions (as compact JSON) and

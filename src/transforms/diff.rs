@@ -336,7 +336,7 @@ mod tests {
             d.push_str(&format!(" l{k} unchanged text of some length\n"));
         }
         d.push_str("-z\n+Z\n");
-        let r = compress(&d, "", &DiffConfig::default());
+        let r = compress(&d, "", &DiffConfig { context_lines: 2, ..DiffConfig::default() });
         assert!(r.compressed.contains("@@ -1,3 +1,3 @@ fn x\n-a\n+A\n l2 unchanged text of some length\n l3 unchanged"), "{}", r.compressed);
         assert!(r.compressed.contains("@@ -10,3 +10,3 @@\n l10 unchanged text of some length\n l11 unchanged text of some length\n-z\n+Z\n"), "{}", r.compressed);
         assert!(r.compressed.contains("6 unchanged context lines trimmed"));

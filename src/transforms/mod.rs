@@ -5,11 +5,14 @@
 //! Order: CacheAligner → ContentRouter (SmartCrusher and the text compressors) → ML compressor
 //! (opt-in) → RollingWindow → provider cache optimizer → retrieve-tool injection.
 
+pub mod cache_aligner;
+pub mod cache_optimizer;
 pub mod detect;
 pub mod diff;
 pub mod log;
 pub mod relevance;
 pub mod retrieve_tool;
+pub mod rolling_window;
 pub mod router;
 pub mod search;
 pub mod smart_crusher;
@@ -142,6 +145,13 @@ pub trait Transform: Send + Sync {
     /// Edits the conversation; returns whether anything changed.
     fn apply(&self, conv: &mut Conversation, ctx: &mut Context<'_>) -> Result<bool>;
 
+    /// Whether the transform may add a few tokens on purpose (CacheAligner's dynamic-tail
+    /// separator, the cache optimizer's split at a breakpoint: both buy a cacheable prefix). Such additions are allowed by the engine's
+    /// never-more-tokens rule; everything else must pay for itself.
+    fn may_add_tokens(&self) -> bool {
+        false
+    }
+
     /// Whether the transform must run even past the deadline (cheap bookkeeping steps).
     fn always_run(&self) -> bool {
         false
@@ -150,5 +160,12 @@ pub trait Transform: Send + Sync {
 
 /// The pipeline in its fixed order. Later issues add their transforms here.
 pub fn default_pipeline() -> Vec<Box<dyn Transform>> {
-    vec![Box::new(router::ContentRouter), Box::new(retrieve_tool::RetrieveTool)]
+    vec![
+        Box::new(cache_aligner::CacheAligner),
+        Box::new(router::ContentRouter),
+        // The ML compressor (opt-in) goes here.
+        Box::new(rolling_window::RollingWindow),
+        Box::new(cache_optimizer::CacheOptimizer),
+        Box::new(retrieve_tool::RetrieveTool),
+    ]
 }
