@@ -28,9 +28,11 @@ test: setup
 test-rust:
 	cargo test --all-targets
 
+# The same engine tests as wasm, in Node and in headless Chromium.
+WASM_TESTS := --test engine --test smart_crusher --test text_compressors --test context_cache
 test-wasm:
-	wasm-pack test --node -- --test engine
-	wasm-pack test --headless --chrome -- --test wasm_browser
+	wasm-pack test --node -- $(WASM_TESTS)
+	WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --headless --chrome -- $(WASM_TESTS)
 
 test-js:
 	cd tests/js && NPM=npm $(NODE_TEST) --test --test-reporter=spec

@@ -7,7 +7,7 @@ use headroom::{
 use serde_json::Value;
 
 // The same cases run natively (`cargo test`) and as wasm in Node and in headless Chromium
-// (`wasm-pack test`, see tests/wasm_browser.rs): on wasm32, `#[test]` is wasm-bindgen-test's.
+// (`make test-wasm`): on wasm32, `#[test]` is wasm-bindgen-test's.
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 

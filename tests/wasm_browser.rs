@@ -1,7 +1,0 @@
-//! The engine cases of tests/engine.rs, run as wasm in headless Chromium
-//! (`wasm-pack test --headless --chrome -- --test wasm_browser`).
-#![cfg(target_arch = "wasm32")]
-
-wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
-
-include!("engine.rs");
