@@ -202,6 +202,11 @@ export class Headroom {
     return JSON.parse(call(() => this.#engine().configJson()));
   }
 
+  /** @internal Used by the standalone text compressors. */
+  _compressText(kind, content, query, config) {
+    return call(() => this.#engine().compressText(kind, content, query, config));
+  }
+
   /** A new engine with its own config that shares this one's store of originals. */
   withSharedStore(config) {
     return new Headroom(config, this);
@@ -251,6 +256,65 @@ export function countWithEncoding(text, encoding) {
 /** The `headroom_retrieve` tool definition in a provider's format, to add to requests yourself. */
 export function retrieveToolDefinition(provider = 'openai') {
   return JSON.parse(call(() => glue.retrieveToolJson(provider)));
+}
+
+/** `{ contentType, confidence, metadata }` of a tool output (json, search_results, build_output, diff, html, source_code, plain_text). */
+export function detectContentType(content) {
+  if (typeof content !== 'string') throw new ValidationError('detectContentType expects a string', { code: 'invalid_content' });
+  return JSON.parse(call(() => glue.detectContentType(wellFormed(content, 'the content'))));
+}
+
+/**
+ * The standalone text compressors. `new SearchCompressor(config?, { store? })` where `store` is a
+ * Headroom instance whose store keeps the originals (default: the module-level one, readable with
+ * the module-level `retrieve(hash)`). `compress(content, { query })` returns
+ * `{ compressed, originalCount, compressedCount, unit, compressionRatio, hash }`.
+ */
+class TextCompressorBase {
+  #kind;
+  #config;
+  #store;
+
+  constructor(kind, config, options = {}) {
+    ensureReady();
+    this.#kind = kind;
+    this.#config = configText(config);
+    if (this.#config !== undefined) call(() => glue.checkTextConfig(kind, this.#config));
+    if (options.store !== undefined && !(options.store instanceof Headroom)) {
+      throw new ConfigurationError('options.store must be a Headroom instance', { code: 'invalid_config' });
+    }
+    this.#store = options.store;
+  }
+
+  compress(content, options = {}) {
+    if (typeof content !== 'string') throw new ValidationError('compress expects a string', { code: 'invalid_content' });
+    const query = options.query ?? '';
+    if (typeof query !== 'string') throw new ValidationError('options.query must be a string', { code: 'invalid_options' });
+    const text = wellFormed(content, 'the content');
+    const store = this.#store ?? defaultEngine();
+    return JSON.parse(store._compressText(this.#kind, text, wellFormed(query, 'the query'), this.#config));
+  }
+}
+
+export class SearchCompressor extends TextCompressorBase {
+  constructor(config, options) {
+    super('search', config, options);
+  }
+}
+export class LogCompressor extends TextCompressorBase {
+  constructor(config, options) {
+    super('log', config, options);
+  }
+}
+export class DiffCompressor extends TextCompressorBase {
+  constructor(config, options) {
+    super('diff', config, options);
+  }
+}
+export class TextCompressor extends TextCompressorBase {
+  constructor(config, options) {
+    super('text', config, options);
+  }
 }
 
 /** Decodes SmartCrusher's table format back into the JSON value it stands for. */

@@ -76,10 +76,69 @@ export interface ToolProfile {
   bias?: number;
 }
 
+/** Search results (`file:line:content`, grep/ripgrep). Defaults in parentheses. */
+export interface SearchConfig {
+  /** Up to this many matches nothing is dropped, only grouped by file (40). */
+  keepAllBelow?: number;
+  /** Matches kept in all (60). */
+  maxMatches?: number;
+  /** Per-file cap bounds (10 / 2). */
+  maxPerFile?: number;
+  minPerFile?: number;
+  /** Files kept (25). */
+  maxFiles?: number;
+  /** Context rows kept around a kept match (2). */
+  contextLines?: number;
+  /** Cap multiplier for files the query names (3). */
+  namedFileFactor?: number;
+}
+
+/** Build and test logs. Defaults in parentheses. */
+export interface LogConfig {
+  /** Logs shorter than this pass through (30). */
+  minLines?: number;
+  headLines?: number;
+  tailLines?: number;
+  contextBefore?: number;
+  maxBlockLines?: number;
+  maxErrors?: number;
+  maxWarnings?: number;
+  maxWarningLines?: number;
+  maxSectionLines?: number;
+  maxTraceLines?: number;
+  minCollapse?: number;
+}
+
+/** Unified diffs: every +/- line and header is kept. */
+export interface DiffConfig {
+  /** Unchanged lines kept on each side of a change (1). */
+  contextLines?: number;
+  maxHunksPerFile?: number;
+  maxFiles?: number;
+}
+
+/** Plain text: extractive, query-aware. */
+export interface TextConfig {
+  /** Share of the input kept, 0-1 (0.45). */
+  targetRatio?: number;
+  /** Inputs shorter than this many bytes pass through (1500). */
+  minChars?: number;
+  blockLines?: number;
+  longLine?: number;
+}
+
 export interface ContentRouterConfig {
   enabled?: boolean;
   /** Tool outputs below this many tokens pass through. Default 200. */
   minTokens?: number;
+  /** Error outputs below this many tokens are kept verbatim. Default 1000. */
+  minErrorTokens?: number;
+  /** Compress plain-text tool outputs too. Default true. */
+  plainText?: boolean;
+  search?: SearchConfig;
+  log?: LogConfig;
+  diff?: DiffConfig;
+  text?: TextConfig;
 }
 
 export interface Limits {
@@ -232,6 +291,41 @@ export function countTokens(textOrRequest: string | Request, model?: string): nu
 export function countWithEncoding(text: string, encoding: 'o200k_base' | 'cl100k_base'): number;
 /** The headroom_retrieve tool definition in a provider's format. */
 export function retrieveToolDefinition(provider?: Provider): Record<string, unknown>;
+export type ContentType = 'json' | 'search_results' | 'build_output' | 'diff' | 'html' | 'source_code' | 'plain_text';
+
+/** Detects what a tool output is (fast: reads a bounded sample). */
+export function detectContentType(content: string): {
+  contentType: ContentType;
+  confidence: number;
+  metadata: Record<string, unknown>;
+};
+
+export interface TextCompressionResult {
+  /** The compressed text; when lossy it ends with a `[headroom: ...hash=...]` marker line. */
+  compressed: string;
+  originalCount: number;
+  compressedCount: number;
+  unit: 'lines' | 'matches' | 'sentences';
+  /** Compressed tokens / original tokens. */
+  compressionRatio: number;
+  /** Retrieval hash of the original when something was dropped, else null. */
+  hash: string | null;
+}
+
+export interface TextCompressorOptions {
+  /** The Headroom instance whose store keeps originals (default: the module-level one). */
+  store?: Headroom;
+}
+
+declare class TextCompressorBase<C> {
+  constructor(config?: C, options?: TextCompressorOptions);
+  compress(content: string, options?: { query?: string }): TextCompressionResult;
+}
+export class SearchCompressor extends TextCompressorBase<SearchConfig> {}
+export class LogCompressor extends TextCompressorBase<LogConfig> {}
+export class DiffCompressor extends TextCompressorBase<DiffConfig> {}
+export class TextCompressor extends TextCompressorBase<TextConfig> {}
+
 /** Decodes SmartCrusher's table format (`#headroom-table v1`) back into JSON. */
 export function decodeTable(text: string): unknown;
 export function version(): string;

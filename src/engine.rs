@@ -168,6 +168,30 @@ impl Headroom {
         crate::ccr::answer_retrieve_call(&self.store, call)
     }
 
+    /// A standalone text compressor (`kind`: search, log, diff, text) over this engine's store:
+    /// lossy results store their original and carry a marker. `config_json` is that compressor's
+    /// config (e.g. `SearchConfig`), or empty for defaults.
+    pub fn compress_text(&self, kind: &str, content: &str, query: &str, config_json: &str) -> Result<crate::transforms::router::TextResult> {
+        use crate::transforms::router::{compress_text, TextKind, TextResult};
+        let kind = TextKind::from_name(kind)
+            .ok_or_else(|| Error::config("unknown_compressor", format!("unknown compressor '{kind}': use search, log, diff or text")))?;
+        let cfg = text_config(kind, config_json)?;
+        let counter = self.counter(None);
+        let store = self.store.clone();
+        let result = compress_text(kind, content, query, &cfg, counter, &mut |original| Some(store.put(original)));
+        Ok(result.unwrap_or_else(|| {
+            let r = kind.run(content, query, &cfg);
+            TextResult {
+                compressed: content.to_string(),
+                original_count: r.original_count,
+                compressed_count: r.original_count,
+                unit: r.unit,
+                compression_ratio: 1.0,
+                hash: None,
+            }
+        }))
+    }
+
     /// Tokens in `text` for `model` (the config's model when `None`).
     pub fn count_text(&self, text: &str, model: Option<&str>) -> usize {
         self.counter(model).count(text)
@@ -449,6 +473,29 @@ impl Headroom {
             100.0 * s.tokens_saved_total as f64 / s.tokens_before_total as f64
         };
     }
+}
+
+/// The router config with one compressor's settings taken from `config_json`.
+pub fn text_config(kind: crate::transforms::router::TextKind, config_json: &str) -> Result<crate::config::ContentRouterConfig> {
+    use crate::transforms::router::TextKind;
+    let mut cfg = crate::config::ContentRouterConfig::default();
+    let text = config_json.trim();
+    if text.is_empty() || text == "null" {
+        return Ok(cfg);
+    }
+    let bad = |e: serde_json::Error| Error::config("invalid_config", format!("invalid compressor configuration: {e}"));
+    match kind {
+        TextKind::Search => cfg.search = serde_json::from_str(text).map_err(bad)?,
+        TextKind::Log => cfg.log = serde_json::from_str(text).map_err(bad)?,
+        TextKind::Diff => cfg.diff = serde_json::from_str(text).map_err(bad)?,
+        TextKind::Text => {
+            cfg.text = serde_json::from_str(text).map_err(bad)?;
+            if !(cfg.text.target_ratio > 0.0 && cfg.text.target_ratio <= 1.0) {
+                return Err(Error::config("invalid_value", "targetRatio must be a number in (0, 1]"));
+            }
+        }
+    }
+    Ok(cfg)
 }
 
 /// Maximum nesting depth of arrays/objects in JSON text, found with a single byte scan (no

@@ -67,6 +67,13 @@ impl WasmHeadroom {
         self.inner.answer_retrieve_call(&call).map(|v| v.to_string()).map_err(to_js)
     }
 
+    /// A standalone text compressor over this engine's store; returns the JSON of the result.
+    #[wasm_bindgen(js_name = compressText)]
+    pub fn compress_text(&self, kind: &str, content: &str, query: &str, config_json: Option<String>) -> Result<String, JsValue> {
+        let r = self.inner.compress_text(kind, content, query, config_json.as_deref().unwrap_or("")).map_err(to_js)?;
+        to_json_text(&r).map_err(to_js)
+    }
+
     #[wasm_bindgen(js_name = countText)]
     pub fn count_text(&self, text: &str, model: Option<String>) -> f64 {
         self.inner.count_text(text, model.as_deref()) as f64
@@ -107,6 +114,22 @@ pub fn retrieve_tool_json(provider: &str) -> Result<String, JsValue> {
         }
     };
     Ok(crate::ccr::retrieve_tool(p).to_string())
+}
+
+/// Checks a standalone compressor's config (throws ConfigurationError).
+#[wasm_bindgen(js_name = checkTextConfig)]
+pub fn check_text_config(kind: &str, config_json: &str) -> Result<(), JsValue> {
+    let k = crate::transforms::router::TextKind::from_name(kind)
+        .ok_or_else(|| to_js(Error::config("unknown_compressor", format!("unknown compressor '{kind}'"))))?;
+    crate::engine::text_config(k, config_json).map(|_| ()).map_err(to_js)
+}
+
+/// `detectContentType(content)`: the JSON of `{ contentType, confidence, metadata }`.
+#[wasm_bindgen(js_name = detectContentType)]
+pub fn detect_content_type(content: &str) -> Result<String, JsValue> {
+    let d = crate::transforms::detect::detect_content_type(content);
+    let v = serde_json::json!({ "contentType": d.content_type, "confidence": d.confidence, "metadata": d.metadata });
+    Ok(v.to_string())
 }
 
 /// Decodes SmartCrusher's table format; returns the JSON text.

@@ -2,9 +2,9 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { installPackage, importFrom, examples } from './helpers.mjs';
+import { installPackage, importFrom, examples, here } from './helpers.mjs';
 
 let app;
 let hw;
@@ -159,4 +159,51 @@ test('JSON tool outputs shrink, markers retrieve the exact original, the model c
   // A bare messages array carries the tool to add.
   const bare = hr.compress(body.messages);
   assert.equal(bare.tools[0].function.name, 'headroom_retrieve');
+});
+
+test('text compressors: search, log, diff, text through the package, originals retrievable', () => {
+  const grep = JSON.parse(examples().find((e) => e.name === 'grep_output.json').text).messages[2].content[0].content;
+  assert.equal(hw.detectContentType(grep).contentType, 'search_results');
+  const r = new hw.SearchCompressor().compress(grep, { query: 'de.rs' });
+  assert.ok(r.compressionRatio < 0.5, `ratio ${r.compressionRatio}`);
+  assert.equal(r.unit, 'matches');
+  assert.ok(r.compressed.includes(`hash=${r.hash}`));
+  assert.equal(hw.retrieve(r.hash), grep, 'module-level store by default');
+  const hr = new hw.Headroom();
+  const log = JSON.parse(examples().find((e) => e.name === 'build_log.json').text).contents[2].parts[0].functionResponse.response.output;
+  assert.equal(hw.detectContentType(log).contentType, 'build_output');
+  const l = new hw.LogCompressor({ tailLines: 4 }, { store: hr }).compress(log);
+  assert.ok(l.compressedCount < l.originalCount);
+  assert.equal(hr.retrieve(l.hash), log, 'the store passed in');
+  assert.equal(hw.retrieve(l.hash), null, 'not the module-level one');
+  assert.throws(() => new hw.DiffCompressor({ nope: 1 }), (e) => e instanceof hw.ConfigurationError);
+  assert.throws(() => new hw.TextCompressor({ targetRatio: 0 }), (e) => e instanceof hw.ConfigurationError);
+  assert.throws(() => new hw.TextCompressor(undefined, { store: {} }), (e) => e instanceof hw.ConfigurationError);
+  const small = new hw.TextCompressor().compress('short text');
+  assert.deepEqual([small.compressed, small.hash, small.compressionRatio], ['short text', null, 1]);
+  // The router does the same inside compress(): every example now saves tokens.
+  for (const { name, text } of examples()) {
+    const c = hr.compress(text);
+    assert.ok(c.tokensSaved > 0, `${name}: ${c.transformsApplied}`);
+  }
+});
+
+test('the TypeScript declarations type-check a user program', () => {
+  const src = `
+import { Headroom, compress, retrieve, SearchCompressor, ValidationError, type CompressResult, type HeadroomConfig } from 'headroom-wasm';
+const config: HeadroomConfig = { model: 'gpt-4o', smartCrusher: { maxItemsAfterCrush: 20 }, contentRouter: { diff: { contextLines: 2 } }, ccr: { injectTool: 'always' } };
+const hr = new Headroom(config);
+const r: CompressResult = hr.compress({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }, { mode: 'audit' });
+const n: number = r.tokensSaved + hr.countTokens('x', 'gpt-4o');
+const orig: string | null = retrieve(r.markers[0] ?? '');
+const s = new SearchCompressor({ maxMatches: 10 }).compress('a.rs:1:x', { query: 'x' });
+const h: string | null = s.hash;
+try { compress([]); } catch (e) { if (e instanceof ValidationError) console.log(e.code, e.details); }
+console.log(n, orig, h, hr.stats().tokensSavedTotal, r.stablePrefixHash);
+`;
+  writeFileSync(join(app, 'user.ts'), src);
+  const tsc = join(here, 'node_modules/typescript/bin/tsc');
+  execFileSync(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--skipLibCheck', 'false', 'user.ts'], { cwd: app, encoding: 'utf8' });
+  writeFileSync(join(app, 'bad.ts'), `import { Headroom } from 'headroom-wasm';\nnew Headroom({ modle: 'gpt-4o' });\n`);
+  assert.throws(() => execFileSync(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', 'bad.ts'], { cwd: app, encoding: 'utf8' }), (e) => /modle/.test(e.stdout));
 });
