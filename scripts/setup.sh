@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh machine; quick and silent when all is present.
-# Usage: scripts/setup.sh [rust|wasm|browser|node|all]...   (default: all)
+# Usage: scripts/setup.sh [wasm|browser|node|bench|all]...   (default: all; bench is only for `make bench`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -55,6 +55,14 @@ need_node() {
   done
 }
 
+need_bench() {
+  if [ ! -d benches/node/node_modules ] || [ benches/node/package-lock.json -nt benches/node/node_modules/.package-lock.json ]; then
+    log "npm ci in benches/node"
+    (cd benches/node && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  benches/peer/setup.sh
+}
+
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(all)
 for t in "${targets[@]}"; do
@@ -63,6 +71,7 @@ for t in "${targets[@]}"; do
     wasm) need_wasm ;;
     browser) need_browser ;;
     node) need_node ;;
+    bench) need_bench ;;
     all) need_wasm; need_browser; need_node ;;
     *) echo "setup: unknown part '$t'" >&2; exit 2 ;;
   esac

@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+// Builds benches/results/RESULTS.md and SVG charts from the benchmark outputs (criterion's
+// estimates, node.json, peer.json), and rewrites the README's performance section between the
+// `<!-- perf:start -->` and `<!-- perf:end -->` markers.
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const results = join(root, 'benches/results');
+const read = (p) => (existsSync(p) ? JSON.parse(readFileSync(p, 'utf8')) : null);
+const node = read(join(results, 'node.json'));
+const peer = read(join(results, 'peer.json'));
+const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, 'target');
+
+/** Criterion medians (ns) and throughputs per benchmark id, from target/criterion. */
+function criterion() {
+  const base = join(targetDir, 'criterion');
+  const out = [];
+  if (!existsSync(base)) return out;
+  const walk = (dir, id) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (!e.isDirectory() || e.name === 'report') continue;
+      const p = join(dir, e.name);
+      const est = join(p, 'new/estimates.json');
+      const bm = join(p, 'new/benchmark.json');
+      if (existsSync(est) && existsSync(bm)) {
+        const median = read(est).median.point_estimate;
+        const b = read(bm);
+        const bytes = b.throughput?.Bytes ?? null;
+        out.push({ id: b.full_id ?? `${id}/${e.name}`, medianMs: median / 1e6, mbPerS: bytes ? bytes / 1e6 / (median / 1e9) : null });
+      } else walk(p, id ? `${id}/${e.name}` : e.name);
+    }
+  };
+  walk(base, '');
+  return out.sort((a, b) => a.id.localeCompare(b.id));
+}
+
+const fmt = (x, d = 1) => (x == null ? '—' : Number(x).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
+
+/** A horizontal bar chart as SVG. */
+function bars(title, rows, unit) {
+  const w = 640, rowH = 22, left = 190, top = 34, max = Math.max(...rows.map((r) => r.value || 0), 1e-9);
+  const h = top + rows.length * rowH + 16;
+  const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif" font-size="12">`;
+  svg += `<rect width="100%" height="100%" fill="#fff"/><text x="10" y="20" font-size="14" font-weight="bold">${esc(title)}</text>`;
+  rows.forEach((r, i) => {
+    const y = top + i * rowH;
+    const bw = r.value ? ((w - left - 80) * r.value) / max : 0;
+    svg += `<text x="${left - 6}" y="${y + 14}" text-anchor="end">${esc(r.label)}</text>`;
+    svg += `<rect x="${left}" y="${y + 3}" width="${bw.toFixed(1)}" height="${rowH - 6}" fill="${r.color ?? '#3b6ea8'}"/>`;
+    svg += `<text x="${left + bw + 4}" y="${y + 14}">${r.value == null ? esc(r.note ?? 'n/a') : `${fmt(r.value)} ${unit}`}</text>`;
+  });
+  return svg + '</svg>\n';
+}
+
+const md = [];
+const charts = [];
+md.push(`# Benchmark results\n`);
+if (node) md.push(`Machine: ${node.machine}; Node ${node.node}; ${node.date.slice(0, 10)}${node.quick ? ' (quick run)' : ''}. Commands: \`make bench\` (criterion: \`cargo bench --bench engine\`; Node: \`node benches/node/bench.mjs\`; peer: \`node benches/peer/run.mjs\`).\n`);
+
+if (peer) {
+  md.push(`## Compression side by side with ${peer.peer}\n`);
+  md.push(`${peer.note}\n`);
+  md.push(`| request | kind | tokens before | ours after | ours saved | peer after | peer saved | ours ms | peer ms |`);
+  md.push(`|---|---|---|---|---|---|---|---|---|`);
+  for (const r of peer.rows) md.push(`| ${r.name} | ${r.kind} | ${r.tokensBefore} | ${r.ours.tokensAfter} | ${r.ours.savedPercent}% | ${r.peer.tokensAfter} | ${r.peer.savedPercent}% | ${fmt(r.ours.medianMs, 2)} | ${fmt(r.peer.medianMs, 2)} |`);
+  md.push('');
+  charts.push(['savings.svg', bars('Tokens saved (%), ours vs headroom-ai 0.42', peer.rows.flatMap((r) => [{ label: `${r.name} (ours)`, value: r.ours.savedPercent }, { label: `${r.name} (peer)`, value: r.peer.savedPercent, color: '#b05a3c' }]), '%')]);
+}
+
+if (node) {
+  md.push(`## The npm package (wasm in Node)\n`);
+  md.push(`Cold start (fresh process: import + first compress): ${fmt(node.coldStart.totalMs)} ms (import ${fmt(node.coldStart.importMs)} ms, first compress ${fmt(node.coldStart.firstCompressMs)} ms; median of ${node.coldStart.runs}).\n`);
+  md.push(`| wasm module | raw | gzip |\n|---|---|---|`);
+  for (const [f, s] of Object.entries(node.sizes)) md.push(`| ${f} | ${fmt(s.rawBytes / 1048576, 2)} MiB | ${fmt(s.gzipBytes / 1048576, 2)} MiB |`);
+  md.push('');
+  md.push(`compress() per request. *Unique*: every run sees a different tool output (no memo helps). *Repeated*: the same request again (an agent resending its history; token counts memoised).\n`);
+  md.push(`| request | bytes | saved | unique median ms | unique p99 ms | unique MB/s | repeated median ms |`);
+  md.push(`|---|---|---|---|---|---|---|`);
+  for (const c of node.compress) md.push(`| ${c.name} | ${c.bytes} | ${c.savedPercent}% | ${fmt(c.unique.medianMs, 2)} | ${fmt(c.unique.p99Ms, 2)} | ${fmt(c.unique.mbPerS, 2)} | ${fmt(c.repeated.medianMs, 2)} |`);
+  md.push('');
+  md.push(`### Token counting (o200k_base), MB/s on unseen text; counts identical: ${node.tokenizers.filter((t) => t.countsEqual !== undefined).every((t) => t.countsEqual) ? 'yes' : 'NO'}\n`);
+  const libs = Object.keys(node.tokenizers[0].libs);
+  md.push(`| input | ${libs.join(' | ')} |\n|---|${libs.map(() => '---').join('|')}|`);
+  for (const t of node.tokenizers) {
+    if (t.input) md.push(`| ${t.input} (ms) | ${libs.map((l) => (t.libs[l].ms != null ? fmt(t.libs[l].ms, 0) : `> ${t.libs[l].timedOutAfterS} s`)).join(' | ')} |`);
+    else md.push(`| ${t.size.toLocaleString('en-US')} bytes | ${libs.map((l) => fmt(t.libs[l].mbPerS, 2)).join(' | ')} |`);
+  }
+  md.push('');
+  const mid = node.tokenizers.find((t) => t.size === 100_000);
+  if (mid) charts.push(['tokenizers.svg', bars('Token counting, 100 KB unseen text (MB/s, o200k_base)', libs.map((l) => ({ label: l, value: mid.libs[l].mbPerS, color: l === 'headroom-wasm' ? '#3b6ea8' : '#888' })), 'MB/s')]);
+}
+
+const crit = criterion();
+if (crit.length) {
+  md.push(`## Native engine (criterion, \`cargo bench --bench engine\`)\n`);
+  md.push(`| scenario | median | throughput |\n|---|---|---|`);
+  for (const c of crit) md.push(`| ${c.id} | ${fmt(c.medianMs, 3)} ms | ${c.mbPerS == null ? '—' : `${fmt(c.mbPerS)} MB/s`} |`);
+  md.push('');
+}
+for (const [name, svg] of charts) {
+  writeFileSync(join(results, name), svg);
+  md.push(`![${name}](${name})\n`);
+}
+const text = md.join('\n');
+writeFileSync(join(results, 'RESULTS.md'), text);
+
+// README: the section between the markers, with chart paths relative to the repo root.
+const readmePath = join(root, 'README.md');
+const readme = readFileSync(readmePath, 'utf8');
+const start = '<!-- perf:start -->';
+const end = '<!-- perf:end -->';
+if (readme.includes(start) && readme.includes(end)) {
+  const section = text.replace(/^# Benchmark results\n/, '').replace(/!\[(.*?)\]\((.*?)\)/g, '![$1](benches/results/$2)').replace(/^## /gm, '### ');
+  const next = readme.slice(0, readme.indexOf(start) + start.length) + '\n' + section + '\n' + readme.slice(readme.indexOf(end));
+  writeFileSync(readmePath, next);
+}
+console.log(text);
