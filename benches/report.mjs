@@ -73,6 +73,7 @@ if (peer) {
 if (node) {
   md.push(`## The npm package (wasm in Node)\n`);
   md.push(`Cold start (fresh process: import + first compress): ${fmt(node.coldStart.totalMs)} ms (import ${fmt(node.coldStart.importMs)} ms, first compress ${fmt(node.coldStart.firstCompressMs)} ms; median of ${node.coldStart.runs}).\n`);
+  if (node.memory) md.push(`Peak wasm memory compressing a ${fmt(node.memory.inputBytes / 1e6)} MB tool output (grep-like): ${fmt(node.memory.peakBytes / 1048576)} MiB, ${node.memory.peakOverInput}x the input (${node.memory.tokensBefore} -> ${node.memory.tokensAfter} tokens).\n`);
   md.push(`| wasm module | raw | gzip |\n|---|---|---|`);
   for (const [f, s] of Object.entries(node.sizes)) md.push(`| ${f} | ${fmt(s.rawBytes / 1048576, 2)} MiB | ${fmt(s.gzipBytes / 1048576, 2)} MiB |`);
   md.push('');

@@ -125,12 +125,26 @@ export class Headroom {
   #config;
   #generation;
   #share;
+  #maxBytes = Infinity;
 
   constructor(config, /* internal */ shareWith) {
     ensureReady();
     this.#config = configText(config);
     this.#share = shareWith;
     this.#create();
+    this.#maxBytes = JSON.parse(call(() => this.#inner.configJson())).limits.maxRequestBytes;
+  }
+
+  /** Rejects a request text that is certainly over limits.maxRequestBytes before copying it into
+   * wasm memory (which never shrinks): a UTF-16 length over the limit means more bytes than that. */
+  #sized(text) {
+    if (text.length > this.#maxBytes) {
+      throw new ValidationError(`the request is over limits.maxRequestBytes (${this.#maxBytes})`, {
+        code: 'request_too_large',
+        details: { minBytes: text.length, limit: this.#maxBytes },
+      });
+    }
+    return text;
   }
 
   #create() {
@@ -150,14 +164,14 @@ export class Headroom {
 
   /** Compresses a request: a messages array, a provider body, or either as JSON text. */
   compress(request, options) {
-    const req = requestText(request);
+    const req = this.#sized(requestText(request));
     const opts = configText(options, 'options');
     return JSON.parse(call(() => this.#engine().compress(req, opts)));
   }
 
   /** Runs the pipeline and returns the plan without any provider call. */
   simulate(request, options) {
-    const req = requestText(request);
+    const req = this.#sized(requestText(request));
     const opts = configText(options, 'options');
     return JSON.parse(call(() => this.#engine().simulate(req, opts)));
   }
@@ -321,6 +335,14 @@ export class TextCompressor extends TextCompressorBase {
 export function decodeTable(text) {
   if (typeof text !== 'string') throw new ValidationError('decodeTable expects a string', { code: 'invalid_table' });
   return JSON.parse(call(() => glue.decodeTable(wellFormed(text, 'the table'))));
+}
+
+/**
+ * Bytes of linear memory the wasm instance holds. Wasm memory grows but never shrinks, so this is
+ * the peak so far: a diagnostic for memory budgets (Workers allow 128 MB per isolate).
+ */
+export function wasmMemoryBytes() {
+  return state.ready ? glue.__headroom_memory_bytes() : 0;
 }
 
 /** The engine version. */

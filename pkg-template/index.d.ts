@@ -329,3 +329,5 @@ export class TextCompressor extends TextCompressorBase<TextConfig> {}
 /** Decodes SmartCrusher's table format (`#headroom-table v1`) back into JSON. */
 export function decodeTable(text: string): unknown;
 export function version(): string;
+/** Bytes of linear memory the wasm instance holds (its peak so far: wasm memory never shrinks). */
+export function wasmMemoryBytes(): number;

@@ -31,6 +31,7 @@ grep -q '^let wasmModule, wasmInstance, wasm;$' "$glue" \
   printf '\n// headroom additions (scripts/build-pkg.sh)\n'
   printf 'export function __headroom_reset() { wasm = undefined; wasmInstance = undefined; __wbg_init_promise = undefined; cachedUint8ArrayMemory0 = null; cachedDataViewMemory0 = null; }\n'
   printf 'export function __headroom_module() { return wasmModule; }\n'
+  printf 'export function __headroom_memory_bytes() { return wasm === undefined ? 0 : wasm.memory.buffer.byteLength; }\n'
 } > "$out/wasm/headroom.js"
 
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)

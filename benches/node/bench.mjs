@@ -182,6 +182,21 @@ async function tokenizerBench() {
   return results;
 }
 
+/** Peak wasm memory while compressing a 10 MB tool output, in a fresh process. */
+function peakMemory() {
+  const script = `
+    const hw = await import(${JSON.stringify(pathToFileURL(join(pkg, 'node.js')).href)});
+    const before = hw.wasmMemoryBytes();
+    const lines = [];
+    let size = 0;
+    for (let i = 0; size < 10_000_000; i++) { const l = \`src/module_\${i % 500}.rs:\${i}:    let value_\${i} = compute(\${i}); // TODO check\`; lines.push(l); size += l.length + 1; }
+    const output = lines.join('\\n');
+    const r = hw.compress([{ role: 'user', content: 'where is value_777 computed?' }, { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'grep', arguments: '{}' } }] }, { role: 'tool', tool_call_id: 'c', content: output }]);
+    console.log(JSON.stringify({ inputBytes: output.length, beforeBytes: before, peakBytes: hw.wasmMemoryBytes(), tokensBefore: r.tokensBefore, tokensAfter: r.tokensAfter }));`;
+  const r = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', maxBuffer: 1 << 26 }));
+  return { ...r, peakOverInput: +(r.peakBytes / r.inputBytes).toFixed(2) };
+}
+
 function sizes() {
   const out = {};
   for (const dir of ['wasm', 'ml']) {
@@ -206,6 +221,7 @@ const result = {
   quick,
   sizes: sizes(),
   coldStart: coldStart(),
+  memory: peakMemory(),
   compress: compressBench(),
   tokenizers: await tokenizerBench(),
 };

@@ -207,3 +207,26 @@ console.log(n, orig, h, hr.stats().tokensSavedTotal, r.stablePrefixHash);
   writeFileSync(join(app, 'bad.ts'), `import { Headroom } from 'headroom-wasm';\nnew Headroom({ modle: 'gpt-4o' });\n`);
   assert.throws(() => execFileSync(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', 'bad.ts'], { cwd: app, encoding: 'utf8' }), (e) => /modle/.test(e.stdout));
 });
+
+test('hostile input: a 100 MB string is refused before it reaches wasm memory; limits are configurable', () => {
+  const hr = new hw.Headroom();
+  const before = hw.wasmMemoryBytes();
+  const huge = 'x'.repeat(100 * 1024 * 1024);
+  assert.throws(() => hr.compress(huge), (e) => e instanceof hw.ValidationError && e.code === 'request_too_large');
+  assert.throws(() => hr.compress([{ role: 'user', content: huge }]), (e) => e instanceof hw.ValidationError && e.code === 'request_too_large');
+  assert.ok(hw.wasmMemoryBytes() - before < 16 * 1024 * 1024, 'the 100 MB never crossed into wasm');
+  const small = new hw.Headroom({ limits: { maxRequestBytes: 1000, maxJsonDepth: 5 } });
+  assert.throws(() => small.compress([{ role: 'user', content: 'y'.repeat(2000) }]), (e) => e.code === 'request_too_large');
+  assert.throws(() => small.compress([{ role: 'user', content: [[[[[['deep']]]]]] }]), (e) => e.code === 'json_too_deep');
+  assert.throws(() => new hw.Headroom({ limits: { deadlineMs: -1 } }), (e) => e instanceof hw.ConfigurationError);
+  assert.equal(hr.compress([{ role: 'user', content: 'ok' }]).tokensBefore, 7);
+});
+
+test('a deadline skips the transforms that would start after it, with a warning', () => {
+  const hr = new hw.Headroom({ limits: { deadlineMs: 0 } });
+  const { text } = examples().find((e) => e.name === 'json_api.json');
+  const r = hr.compress(text);
+  assert.ok(r.warnings.some((w) => w.includes('deadlineMs')), r.warnings.join('\n'));
+  assert.equal(r.tokensSaved, 0);
+  assert.deepEqual(r.request, JSON.parse(text));
+});
