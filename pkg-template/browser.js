@@ -22,3 +22,4 @@ export function init(input) {
 }
 
 export * from './core.js';
+export { HeadroomClient, MemoryMetricsStore, registerMetricsStore } from './client.js';

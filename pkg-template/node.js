@@ -11,3 +11,5 @@ setModule(module);
 export async function init() {}
 
 export * from './core.js';
+export { HeadroomClient, MemoryMetricsStore, registerMetricsStore } from './client.js';
+export { JsonlMetricsStore } from './metrics-jsonl.js';

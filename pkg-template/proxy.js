@@ -20,6 +20,7 @@ import {
   retrieveArgs,
   answerWithoutEngine,
   compressResponsesBody,
+  takeOverrides,
 } from './providers.js';
 
 const DEFAULT_UPSTREAMS = {
@@ -200,28 +201,6 @@ function responseHeaders(upstream, extra = {}) {
   }
   for (const [k, v] of Object.entries(extra)) out.set(k, String(v));
   return out;
-}
-
-const OVERRIDES = ['headroom_mode', 'headroom_output_buffer_tokens', 'headroom_keep_turns', 'headroom_tool_profiles'];
-
-/** Strips the seed's per-request `headroom_*` fields from a body; returns engine options from them. */
-export function takeOverrides(body) {
-  const options = {};
-  if (!body || typeof body !== 'object' || Array.isArray(body)) return options;
-  if (body.headroom_mode !== undefined) options.mode = body.headroom_mode;
-  if (body.headroom_output_buffer_tokens !== undefined) options.outputBufferTokens = body.headroom_output_buffer_tokens;
-  if (body.headroom_keep_turns !== undefined) options.keepTurns = body.headroom_keep_turns;
-  if (body.headroom_tool_profiles !== undefined) {
-    const profiles = {};
-    for (const [name, p] of Object.entries(body.headroom_tool_profiles ?? {})) {
-      const q = {};
-      for (const [k, v] of Object.entries(p ?? {})) q[k.replace(/_([a-z])/g, (_, c) => c.toUpperCase())] = v;
-      profiles[name] = q;
-    }
-    options.toolProfiles = profiles;
-  }
-  for (const k of OVERRIDES) delete body[k];
-  return options;
 }
 
 // ---------------------------------------------------------------------------------------------

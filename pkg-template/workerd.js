@@ -11,3 +11,4 @@ setModule(wasmModule);
 export async function init() {}
 
 export * from './core.js';
+export { HeadroomClient, MemoryMetricsStore, registerMetricsStore } from './client.js';
