@@ -338,7 +338,7 @@ export function createProxyHandlerWith(init, options = {}) {
     return jsonError(502, 'upstream_unreachable', `the upstream provider could not be reached (${code})`, { code: String(code) });
   }
 
-  async function llm(request, url, key, tenant, bytes, body, rt) {
+  async function llm(request, url, key, tenant, bytes, text, body, rt) {
     const t0 = Date.now();
     const headerMode = request.headers.get('x-headroom-mode');
     const overrides = takeOverrides(body);
@@ -366,7 +366,8 @@ export function createProxyHandlerWith(init, options = {}) {
         result = r.result;
         sendBody = r.body;
       } else {
-        result = hr.compress(body, { ...overrides, provider: rt.format.provider });
+        // JSON text in when the body is as it came: the engine parses it once, no re-serialising.
+        result = hr.compress(hadOverrides ? body : text, { ...overrides, provider: rt.format.provider });
         sendBody = result.request ?? body;
       }
       for (const h of result.markers ?? []) {
@@ -663,7 +664,7 @@ export function createProxyHandlerWith(init, options = {}) {
       const bypass = /^(1|true|yes)$/i.test(request.headers.get('x-headroom-bypass') ?? '');
       if (!rt) return passthrough(request, url, key, bytes);
       if (bypass) return passthrough(request, url, key, bytes, 'bypass');
-      return await llm(request, url, key, await tenantOf(key), bytes, body, rt);
+      return await llm(request, url, key, await tenantOf(key), bytes, text, body, rt);
     } catch (err) {
       log('error', 'proxy error', { path: url.pathname, error: String(err?.message ?? err) }, key);
       return jsonError(500, 'proxy_error', redact(String(err?.message ?? err), key));
