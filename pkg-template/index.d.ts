@@ -273,6 +273,8 @@ export class Headroom {
   stats(): Stats;
   /** The effective configuration with defaults filled in. */
   config(): Required<HeadroomConfig>;
+  /** USD per 1M tokens for a model (config `pricing` first, then the built-in list prices), or null. */
+  modelPrice(model: string): { input: number; cachedInput: number; output: number } | null;
   /** A new engine with its own config that shares this one's store of originals. */
   withSharedStore(config?: HeadroomConfig): Headroom;
 }
@@ -329,3 +331,5 @@ export class TextCompressor extends TextCompressorBase<TextConfig> {}
 /** Decodes SmartCrusher's table format (`#headroom-table v1`) back into JSON. */
 export function decodeTable(text: string): unknown;
 export function version(): string;
+
+export * from './client.js';

@@ -165,3 +165,45 @@ test('metrics persist to JSONL across clients; getMetrics filters; getSummary to
     assert.equal(c3.validateSetup().valid, false);
   }
 });
+
+test('TypeScript: HeadroomClient keeps the wrapped client\'s types; the proxy entry is typed', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { writeFileSync } = await import('node:fs');
+  const { here } = await import('./helpers.mjs');
+  const src = `
+import OpenAI from 'openai';
+import Anthropic from '@anthropic-ai/sdk';
+import { HeadroomClient, type RequestMetric } from 'headroom-wasm';
+import { createProxyHandler, KvCcrStore, type ProxyHandler } from 'headroom-wasm/proxy';
+const client = new HeadroomClient({ originalClient: new OpenAI({ apiKey: 'x' }), defaultMode: 'optimize', smartCrusher: { maxItemsAfterCrush: 20 } });
+async function main() {
+  const r = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], headroom_keep_turns: 3 });
+  const text: string | null = r.choices[0].message.content;
+  const plan = client.chat.completions.simulate({ model: 'gpt-4o', messages: [] });
+  const saved: number = plan.tokensSaved + client.getStats().session.tokens_saved_total;
+  const metrics: RequestMetric[] = await client.getMetrics({ limit: 5 });
+  const models = await client.models.list();
+  const ant = new HeadroomClient({ originalClient: new Anthropic({ apiKey: 'x' }) });
+  const m = await ant.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] });
+  const handler: ProxyHandler = createProxyHandler({ upstreams: { openai: 'http://127.0.0.1:1' }, budgetUsd: 1 });
+  const res: Response = await handler(new Request('http://x/health'));
+  console.log(text, saved, metrics.length, models, m.id, res.status, KvCcrStore);
+}
+main();
+`;
+  writeFileSync(join(app, 'user.ts'), src);
+  const tsc = join(here, 'node_modules/typescript/bin/tsc');
+  // The SDKs' own declarations need @types/node, so library checks are skipped for this program;
+  // ours are checked strictly on their own below.
+  const flags = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--lib', 'es2022,dom'];
+  writeFileSync(join(app, 'own.ts'), `import { HeadroomClient, type HeadroomStats } from 'headroom-wasm';\nimport { createProxyHandler, MemoryCcrStore } from 'headroom-wasm/proxy';\nconst h = createProxyHandler({ store: new MemoryCcrStore({ maxEntries: 10 }), mode: 'audit' });\nconst c = new HeadroomClient({ originalClient: { chat: { completions: { create: async (b: { model: string }) => b.model } } } });\nconst s: HeadroomStats = c.getStats();\nconsole.log(h, s, c.chat.completions.create({ model: 'x', headroom_mode: 'optimize' }));\n`);
+  for (const [file, extra] of [['user.ts', ['--skipLibCheck']], ['own.ts', ['--skipLibCheck', 'false']]]) {
+    try {
+      execFileSync(process.execPath, [tsc, ...flags, ...extra, file], { cwd: app, encoding: 'utf8' });
+    } catch (e) {
+      assert.fail(`${file}: ${e.stdout}`);
+    }
+  }
+  writeFileSync(join(app, 'bad.ts'), `import { createProxyHandler } from 'headroom-wasm/proxy';\ncreateProxyHandler({ budget: 1 });\n`);
+  assert.throws(() => execFileSync(process.execPath, [tsc, ...flags, 'bad.ts'], { cwd: app, encoding: 'utf8' }), (e) => /budget/.test(e.stdout));
+});
