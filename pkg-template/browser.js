@@ -23,3 +23,4 @@ export function init(input) {
 
 export * from './core.js';
 export { HeadroomClient, MemoryMetricsStore, registerMetricsStore } from './client.js';
+export { headroomMiddleware } from './ai-middleware.js';

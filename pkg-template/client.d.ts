@@ -149,3 +149,26 @@ export type HeadroomClient<C> = Wrap<C> & HeadroomClientMethods;
 export const HeadroomClient: {
   new <C extends object>(options: HeadroomClientOptions<C>): HeadroomClient<C>;
 };
+
+/**
+ * Vercel AI SDK language-model middleware (specification v3), for `wrapLanguageModel`:
+ * compresses tool results in the prompt, offers `headroom_retrieve` when a marker was left, and
+ * answers the model's retrieve calls inside generate and stream.
+ */
+export function headroomMiddleware(
+  options?: Omit<HeadroomConfig, 'defaultMode'> & {
+    /** Default "optimize" (the middleware is opt-in already). */
+    mode?: 'optimize' | 'audit';
+    maxRetrieveRounds?: number;
+    /** Use this engine (and its store of originals) instead of a new one. */
+    headroom?: import('./index.js').Headroom;
+    /** Called with each compress result. */
+    onResult?: (result: CompressResult) => void;
+  },
+): {
+  specificationVersion: 'v3';
+  transformParams: (options: any) => PromiseLike<any>;
+  wrapGenerate: (options: any) => PromiseLike<any>;
+  wrapStream: (options: any) => PromiseLike<any>;
+  stats(): { requests: number; tokensBefore: number; tokensAfter: number; tokensSaved: number; failed: number; retrieveRounds: number };
+};

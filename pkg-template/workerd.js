@@ -12,3 +12,4 @@ export async function init() {}
 
 export * from './core.js';
 export { HeadroomClient, MemoryMetricsStore, registerMetricsStore } from './client.js';
+export { headroomMiddleware } from './ai-middleware.js';
