@@ -10,6 +10,7 @@
 
 import { Headroom, retrieveToolDefinition, version } from './core.js';
 import { HeadroomError, ConfigurationError, ValidationError } from './errors.js';
+import { state } from './runtime.js';
 import {
   formats,
   RETRIEVE,
@@ -256,6 +257,11 @@ export function createProxyHandlerWith(init, options = {}) {
     costUsd: 0,
     savingsUsd: 0,
   };
+  // Where the engine is ready at once (Node, Workers), a bad config throws here, not per request.
+  if (state.ready) {
+    hr = new Headroom(opts.config);
+    retrieveTool = retrieveToolDefinition('openai');
+  }
   const ratio = new Histogram(RATIO_BUCKETS);
   const compressMs = new Histogram(LATENCY_BUCKETS_MS);
 

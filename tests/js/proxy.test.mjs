@@ -344,3 +344,14 @@ test('no API key appears in any log entry, stats or metrics', async () => {
   // The redactor also catches keys in free text (e.g. an upstream error message echoing a key).
   assert.equal(px.redact(`bad key ${KEY_A} and Bearer abc.def and ?key=AIzaXYZ`, null), 'bad key [REDACTED] and [REDACTED] and ?key=[REDACTED]');
 });
+
+test('exports map and options: ./proxy has the ordered conditions; bad options throw ConfigurationError', async () => {
+  const pkg = JSON.parse(readFileSync(join(app, 'node_modules/headroom-wasm/package.json'), 'utf8'));
+  assert.deepEqual(Object.keys(pkg.exports['./proxy']), ['types', 'workerd', 'browser', 'node', 'default']);
+  const { ConfigurationError } = await importFrom(app, 'headroom-wasm/errors');
+  for (const bad of [{ budget: 1 }, { config: { nope: 1 } }, { mode: 'simulate' }, { budgetUsd: -1 }, { llmlingua: true }]) {
+    assert.throws(() => px.createProxyHandler(bad), (e) => e instanceof ConfigurationError, JSON.stringify(bad));
+  }
+  // --no-cache's engine config is valid.
+  px.createProxyHandler({ config: { cacheAligner: { mode: 'detect' }, cacheOptimizer: { enabled: false } } });
+});
