@@ -9,6 +9,7 @@ Usage:
   headroom-wasm demo                      compress the bundled example requests and print savings
   headroom-wasm compress [FILE|-] [opts]  compress a request (JSON) and print the result as JSON
   headroom-wasm count [FILE|-] [--model M]  count a request's tokens
+  headroom-wasm proxy [--port 8787] ...    run the compression proxy (proxy --help for its options)
   headroom-wasm --version | --help
 
 Options for compress:
@@ -63,6 +64,7 @@ function demo() {
 }
 
 function main() {
+  if (process.argv[2] === 'proxy') return import('./proxy-cli.js').then((m) => m.proxyMain(process.argv.slice(3)));
   const args = parseArgs(process.argv.slice(2));
   const cmd = args._[0];
   if (args.version) return console.log(version());

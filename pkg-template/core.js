@@ -211,6 +211,12 @@ export class Headroom {
     return JSON.parse(call(() => this.#engine().stats()));
   }
 
+  /** `{ input, cachedInput, output }` USD per 1M tokens for `model` (config `pricing` first, then the built-in table), or null. */
+  modelPrice(model) {
+    if (typeof model !== 'string') throw new ValidationError('model must be a string', { code: 'invalid_model' });
+    return JSON.parse(call(() => this.#engine().modelPrice(model)));
+  }
+
   /** The effective configuration, defaults filled in. */
   config() {
     return JSON.parse(call(() => this.#engine().configJson()));

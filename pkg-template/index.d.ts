@@ -273,6 +273,8 @@ export class Headroom {
   stats(): Stats;
   /** The effective configuration with defaults filled in. */
   config(): Required<HeadroomConfig>;
+  /** USD per 1M tokens for a model (config `pricing` first, then the built-in list prices), or null. */
+  modelPrice(model: string): { input: number; cachedInput: number; output: number } | null;
   /** A new engine with its own config that shares this one's store of originals. */
   withSharedStore(config?: HeadroomConfig): Headroom;
 }
@@ -331,3 +333,5 @@ export function decodeTable(text: string): unknown;
 export function version(): string;
 /** Bytes of linear memory the wasm instance holds (its peak so far: wasm memory never shrinks). */
 export function wasmMemoryBytes(): number;
+
+export * from './client.js';

@@ -11,3 +11,6 @@ setModule(module);
 export async function init() {}
 
 export * from './core.js';
+export { HeadroomClient, MemoryMetricsStore, registerMetricsStore } from './client.js';
+export { headroomMiddleware } from './ai-middleware.js';
+export { JsonlMetricsStore } from './metrics-jsonl.js';

@@ -11,3 +11,5 @@ setModule(wasmModule);
 export async function init() {}
 
 export * from './core.js';
+export { HeadroomClient, MemoryMetricsStore, registerMetricsStore } from './client.js';
+export { headroomMiddleware } from './ai-middleware.js';

@@ -16,6 +16,7 @@ wasm-pack build "$profile" --target web --out-dir "$tmp/web" --out-name headroom
 rm -rf "$out"
 mkdir -p "$out/wasm"
 cp pkg-template/*.js pkg-template/*.d.ts "$out/"
+cp -r pkg-template/worker "$out/worker"
 cp -r examples "$out/examples"
 cp "$tmp/web/headroom_bg.wasm" "$out/wasm/"
 

@@ -89,6 +89,16 @@ impl WasmHeadroom {
         to_json_text(&self.inner.stats()).map_err(to_js)
     }
 
+    /// `{ input, cachedInput, output }` in USD per 1M tokens for `model` (the config's `pricing`
+    /// first, then the built-in table), or `null`: the proxy's `--budget` prices upstream usage.
+    #[wasm_bindgen(js_name = modelPrice)]
+    pub fn model_price(&self, model: &str) -> String {
+        match crate::tokens::pricing::price_for(model, &self.inner.config().pricing) {
+            Some(p) => serde_json::json!({ "input": p.input, "cachedInput": p.cached_input, "output": p.output }).to_string(),
+            None => "null".to_string(),
+        }
+    }
+
     /// Returns the JSON of the effective config (defaults filled in).
     #[wasm_bindgen(js_name = configJson)]
     pub fn config_json(&self) -> Result<String, JsValue> {
