@@ -145,7 +145,9 @@ async function run() {
   try {
     const reply = await call('run', { source, config, options, mode });
     if (n !== runNo) return;
+    const t0 = performance.now();
     renderResult(reply, { config, options, mode });
+    performance.measure('headroom:render', { start: t0, end: performance.now() });
     setStatus('Computing the per-transform breakdown…');
     const bd = await call('breakdown');
     if (n !== runNo) return;
@@ -214,7 +216,7 @@ function renderResult({ summary: r, lines, items, download, inputBytes }, sent) 
   $('download').href = downloadUrl;
   $('download').hidden = false;
 
-  for (const tb of $('diff').querySelectorAll('tbody')) tb.remove();
+  for (const g of $('diff').querySelectorAll('.chunk')) g.remove();
   appendItems(items);
   $('config-sent').textContent = JSON.stringify(sent, null, 2);
 }
@@ -298,28 +300,36 @@ function rowHtml(r) {
     const needle = esc(`hash=${r.hash}`);
     right = right.includes(needle) ? right.replace(needle, markerButton(r.hash)) : `${right} ${markerButton(r.hash)}`;
   }
-  return `<tr><td class="ln">${r.al ?? ''}</td><td class="code ${ac}">${left}</td><td class="ln">${r.bl ?? ''}</td><td class="code ${bcls}">${right}</td></tr>`;
+  return `<div role="row" class="r"><span role="cell" class="ln">${r.al ?? ''}</span><span role="cell" class="code ${ac}">${left}</span>` +
+    `<span role="cell" class="ln">${r.bl ?? ''}</span><span role="cell" class="code ${bcls}">${right}</span></div>`;
 }
 
-/** Appends worker items (rows, folds, a "more" row) as one tbody, or in place of `replace`. */
+const CHUNK_ROWS = 100;
+
+/**
+ * Draws worker items (rows, folds, a "more" row), in row groups of CHUNK_ROWS that the browser
+ * lays out only when scrolled near (content-visibility), or in place of the fold row `replace`.
+ */
 function appendItems(items, replace = null) {
-  let html = '';
+  const rows = [];
   for (const it of items) {
-    if (it.type === 'rows') html += it.rows.map(rowHtml).join('');
+    if (it.type === 'rows') for (const r of it.rows) rows.push(rowHtml(r));
     else if (it.type === 'fold') {
-      html += `<tr class="fold ${it.kind}"><td colspan="4"><button type="button" data-fold="${it.id}">Show ${esc(it.label)}</button></td></tr>`;
+      rows.push(`<div role="row" class="fold ${it.kind}"><span role="cell"><button type="button" data-fold="${it.id}">Show ${esc(it.label)}</button></span></div>`);
     } else if (it.type === 'more') {
-      html += '<tr class="fold more"><td colspan="4"><button type="button" data-more="1">Show more rows</button></td></tr>';
+      rows.push('<div role="row" class="fold more"><span role="cell"><button type="button" data-more="1">Show more rows</button></span></div>');
     }
   }
-  const tb = document.createElement('tbody');
-  tb.innerHTML = html;
-  if (replace) replace.replaceWith(...tb.children);
-  else $('diff').append(tb);
+  const groups = [];
+  for (let i = 0; i < rows.length; i += CHUNK_ROWS) groups.push(`<div role="rowgroup" class="chunk">${rows.slice(i, i + CHUNK_ROWS).join('')}</div>`);
+  const box = document.createElement('div');
+  box.innerHTML = groups.join('');
+  if (replace) replace.replaceWith(...[...box.children].flatMap((g) => [...g.children]));
+  else $('diff').append(...box.children);
 }
 
 async function openFold(button) {
-  const tr = button.closest('tr');
+  const tr = button.closest('[role="row"]');
   button.disabled = true;
   const n = runNo;
   const reply = button.dataset.more ? await call('more') : await call('expand', { fold: Number(button.dataset.fold) });

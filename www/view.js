@@ -191,15 +191,17 @@ function smallGap(a, a0, a1, b, b0, b1) {
 }
 
 const CONTEXT = 3;
-const CHANGE_ROWS = 400;
+const CHANGE_ROWS = 40;
+const MAX_CHANGE_ROWS = 1200;
 export const EXPAND_ROWS = 500;
 const MAX_LINE = 2000;
 
 /**
  * Turns diff runs into folds, ranges of rows of which the first `show` are drawn at once;
  * `expandFold` turns a fold into rows (and a smaller fold for what is left).
- * Unchanged runs keep CONTEXT lines each side; a change block shows up to CHANGE_ROWS rows, more
- * when it adds lines (added lines hold the markers, so they are never the first to be hidden).
+ * Unchanged runs keep CONTEXT lines each side; a change block shows CHANGE_ROWS rows, or all its
+ * added lines up to MAX_CHANGE_ROWS (added lines hold the markers, so they are never the first to
+ * be hidden).
  */
 export function planRows(runs) {
   const items = [];
@@ -239,7 +241,7 @@ export function planRows(runs) {
       k++;
     }
     const rows = Math.max(del, add);
-    const show = Math.min(rows, Math.max(CHANGE_ROWS, Math.min(add, 4 * CHANGE_ROWS)));
+    const show = Math.min(rows, Math.max(CHANGE_ROWS, Math.min(add + CONTEXT, MAX_CHANGE_ROWS)));
     items.push(fold('change', a0, b0, del, add, show));
   }
   return items;

@@ -45,7 +45,7 @@ before(async () => {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
     args: CHROMIUM_ARGS,
-    viewport: { width: 1360, height: 1000 },
+    viewport: { width: 1200, height: 1000 },
   });
   page = context.pages()[0] ?? (await context.newPage());
   page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -100,8 +100,8 @@ async function shown() {
       meta: t('meta'),
       sent: JSON.parse(t('config-sent')),
       steps: JSON.parse(document.getElementById('chart-tokens').dataset.steps ?? '[]'),
-      markerRows: document.querySelectorAll('#diff td.marker-line').length,
-      removedRows: document.querySelectorAll('#diff td.del').length,
+      markerRows: document.querySelectorAll('#diff .marker-line').length,
+      removedRows: document.querySelectorAll('#diff .del').length,
     };
   });
 }
@@ -216,10 +216,25 @@ test('a marker opens the retrieved original; a fold opens hidden lines', { timeo
   assert.equal(await page.textContent('#retrieved-text'), original);
   await page.click('#retrieved-close');
 
-  const rows = () => page.$$eval('#diff tbody tr:not(.fold)', (t) => t.length);
+  // The README's screenshot (www/screenshot.png is a copy): the result, the diff at the marker.
+  await page.evaluate(() => {
+    const wrap = document.querySelector('.diff-wrap');
+    wrap.style.maxHeight = '560px';
+    const m = wrap.querySelector('.marker-line');
+    wrap.scrollTop += m.getBoundingClientRect().top - wrap.getBoundingClientRect().top - 220;
+  });
+  const clip = await page.evaluate(() => {
+    const top = document.getElementById('results').getBoundingClientRect().top + window.scrollY - 8;
+    const end = document.querySelector('.diff-wrap').getBoundingClientRect().bottom + window.scrollY + 12;
+    return { x: 0, y: top, width: 1200, height: end - top };
+  });
+  await page.screenshot({ path: join(artifacts, 'www-readme.png'), fullPage: true, clip });
+  await page.evaluate(() => document.querySelector('.diff-wrap').style.removeProperty('max-height'));
+
+  const rows = () => page.$$eval('#diff .chunk .r', (t) => t.length);
   const before = await rows();
-  await page.click('#diff tr.fold button');
-  await page.waitForFunction((n) => document.querySelectorAll('#diff tbody tr:not(.fold)').length > n, before);
+  await page.click('#diff .fold button');
+  await page.waitForFunction((n) => document.querySelectorAll('#diff .chunk .r').length > n, before);
   assert.ok((await rows()) > before);
 });
 
