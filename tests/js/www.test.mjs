@@ -10,6 +10,7 @@ import { chromium } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
 import { installPackage, importFrom, here } from './helpers.mjs';
 import { buildWww, serve } from '../../scripts/www.mjs';
+import { displayLines, diffLines, planRows, expandFold } from '../../www/view.js';
 
 const artifacts = join(here, 'artifacts');
 const CHROMIUM_ARGS = [
@@ -188,6 +189,62 @@ test('a pasted request runs from the keyboard (Ctrl+Enter)', { timeout: 60_000 }
   await page.focus('#input');
   await runAndWait(() => page.keyboard.press('Control+Enter'));
   assertEngineNumbers(await shown(), JSON.stringify(body), 'pasted');
+});
+
+test('an uploaded file runs; a bad request shows the engine\'s error', { timeout: 60_000 }, async () => {
+  const ex = examples().find((e) => e.file === 'diff.json');
+  await runAndWait(() => page.setInputFiles('#file', { name: 'mine.json', mimeType: 'application/json', buffer: Buffer.from(ex.text) }));
+  assertEngineNumbers(await shown(), ex.text, 'uploaded diff.json');
+
+  await page.fill('#input', '{"messages": [{"role": "wizard", "content": "x"}]}');
+  await page.click('#run');
+  await page.waitForFunction(() => document.getElementById('results').dataset.phase === 'error');
+  assert.match(await page.textContent('#error'), /ValidationError \(unknown_role\)/);
+  assert.equal(await page.getAttribute('#error', 'role'), 'alert');
+});
+
+test('the view: the diff accounts for every line of both sides, in order, fast on 5 MB', () => {
+  for (const ex of examples()) {
+    const r = new hw.Headroom().compress(ex.text);
+    const a = displayLines(JSON.parse(ex.text));
+    const b = displayLines(r.request);
+    const t0 = performance.now();
+    const runs = diffLines(a, b);
+    const ms = performance.now() - t0;
+    let i = 0;
+    let j = 0;
+    for (const [op, ai, bj, n] of runs) {
+      if (op !== '+') assert.equal(ai, i, `${ex.file}: left side in order`);
+      if (op !== '-') assert.equal(bj, j, `${ex.file}: right side in order`);
+      if (op === '=') for (let k = 0; k < n; k++) assert.equal(a[ai + k], b[bj + k]);
+      if (op !== '+') i += n;
+      if (op !== '-') j += n;
+    }
+    assert.deepEqual([i, j], [a.length, b.length], ex.file);
+    assert.ok(ms < 5000, `${ex.file}: diff took ${ms} ms`);
+    // Opening every fold draws each line once: a row per unchanged line, and per change block as
+    // many rows as its longer side.
+    let expected = 0;
+    let del = 0;
+    let add = 0;
+    for (const [op, , , n] of [...runs, ['=', 0, 0, 0]]) {
+      if (op === '-') del += n;
+      else if (op === '+') add += n;
+      else {
+        expected += Math.max(del, add) + n;
+        del = add = 0;
+      }
+    }
+    let rows = 0;
+    for (let f of planRows(runs)) {
+      while (f) {
+        const got = expandFold(f, 10_000);
+        rows += got.rows.length;
+        f = got.rest;
+      }
+    }
+    assert.equal(rows, expected, ex.file);
+  }
 });
 
 test('a marker opens the retrieved original; a fold opens hidden lines', { timeout: 60_000 }, async () => {
