@@ -39,3 +39,43 @@ export function examples() {
     .sort()
     .map((f) => ({ name: f, text: readFileSync(join(dir, f), 'utf8') }));
 }
+
+/**
+ * Bundles `entry` (inside `app`) the way wrangler bundles a Worker: the `workerd` export
+ * condition, and `.wasm` imports kept as separate files that workerd loads as compiled modules.
+ * Returns the path of the bundled script, for Miniflare's `scriptPath`.
+ */
+export async function bundleWorker(app, entry) {
+  const { build } = await import('esbuild');
+  const { basename } = await import('node:path');
+  const { copyFileSync } = await import('node:fs');
+  const outdir = join(app, 'dist');
+  mkdirSync(outdir, { recursive: true });
+  await build({
+    entryPoints: [join(app, entry)],
+    absWorkingDir: app,
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    conditions: ['workerd', 'worker', 'browser'],
+    mainFields: ['module', 'main'],
+    outdir,
+    logLevel: 'error',
+    plugins: [
+      {
+        name: 'wasm-modules',
+        setup(b) {
+          b.onResolve({ filter: /\.wasm$/ }, (args) => {
+            const abs = join(args.resolveDir, args.path);
+            copyFileSync(abs, join(outdir, basename(abs)));
+            return { path: `./${basename(abs)}`, external: true };
+          });
+        },
+      },
+    ],
+  });
+  return join(outdir, entry.replace(/\.m?js$/, '.js'));
+}
+
+/** Miniflare options every Worker test shares. */
+export const WORKER_RULES = { modules: true, modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }], compatibilityDate: '2025-01-01' };

@@ -3,13 +3,12 @@
 // official clients pointed at it and the fake provider on loopback behind it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import { build } from 'esbuild';
+import { copyFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Miniflare } from 'miniflare';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
-import { installPackage } from './helpers.mjs';
+import { installPackage, bundleWorker, WORKER_RULES } from './helpers.mjs';
 import { startUpstream, openaiBody, anthropicBody, MARKER_RE } from './llm-upstream.mjs';
 
 const KEY_A = 'sk-worker-tenant-a-0123456789abcdef';
@@ -20,17 +19,6 @@ let base;
 let upstream;
 let kv;
 
-const wasmModules = (outdir) => ({
-  name: 'wasm-modules',
-  setup(b) {
-    b.onResolve({ filter: /\.wasm$/ }, (args) => {
-      const abs = join(args.resolveDir, args.path);
-      copyFileSync(abs, join(outdir, basename(abs)));
-      return { path: `./${basename(abs)}`, external: true };
-    });
-  },
-});
-
 before(async () => {
   upstream = await startUpstream();
   const closed = await startUpstream();
@@ -40,25 +28,10 @@ before(async () => {
   const shipped = join(app, 'node_modules/headroom-wasm/worker');
   copyFileSync(join(shipped, 'index.js'), join(app, 'index.js'));
   assert.match(readFileSync(join(shipped, 'wrangler.toml'), 'utf8'), /binding = "HEADROOM_CCR"/);
-  const outdir = join(app, 'dist');
-  mkdirSync(outdir, { recursive: true });
-  await build({
-    entryPoints: [join(app, 'index.js')],
-    absWorkingDir: app,
-    bundle: true,
-    format: 'esm',
-    platform: 'neutral',
-    conditions: ['workerd', 'worker', 'browser'],
-    mainFields: ['module', 'main'],
-    outdir,
-    logLevel: 'error',
-    plugins: [wasmModules(outdir)],
-  });
+  const script = await bundleWorker(app, 'index.js');
   mf = new Miniflare({
-    modules: true,
-    scriptPath: join(outdir, 'index.js'),
-    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
-    compatibilityDate: '2025-01-01',
+    ...WORKER_RULES,
+    scriptPath: script,
     kvNamespaces: ['HEADROOM_CCR'],
     bindings: { OPENAI_API_URL: upstream.url, ANTHROPIC_API_URL: upstream.url, GEMINI_API_URL: deadUrl, HEADROOM_CCR_TTL_SECONDS: '600' },
     host: '127.0.0.1',

@@ -3,11 +3,10 @@
 // a request by compressing its body.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
-import { build } from 'esbuild';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Miniflare } from 'miniflare';
-import { installPackage, examples } from './helpers.mjs';
+import { installPackage, examples, bundleWorker, WORKER_RULES } from './helpers.mjs';
 
 let mf;
 
@@ -35,40 +34,13 @@ export default {
 };
 `;
 
-/** Resolves .wasm imports to files next to the bundle, which workerd loads as compiled modules. */
-const wasmModules = (outdir) => ({
-  name: 'wasm-modules',
-  setup(b) {
-    b.onResolve({ filter: /\.wasm$/ }, (args) => {
-      const abs = join(args.resolveDir, args.path);
-      copyFileSync(abs, join(outdir, basename(abs)));
-      return { path: `./${basename(abs)}`, external: true };
-    });
-  },
-});
-
 before(async () => {
   const app = installPackage('worker');
   writeFileSync(join(app, 'worker.js'), WORKER);
-  const outdir = join(app, 'dist');
-  mkdirSync(outdir, { recursive: true });
-  await build({
-    entryPoints: [join(app, 'worker.js')],
-    absWorkingDir: app,
-    bundle: true,
-    format: 'esm',
-    platform: 'neutral',
-    conditions: ['workerd', 'worker', 'browser'],
-    mainFields: ['module', 'main'],
-    outdir,
-    logLevel: 'error',
-    plugins: [wasmModules(outdir)],
-  });
+  const script = await bundleWorker(app, 'worker.js');
   mf = new Miniflare({
-    modules: true,
-    scriptPath: join(outdir, 'worker.js'),
-    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
-    compatibilityDate: '2025-01-01',
+    ...WORKER_RULES,
+    scriptPath: script,
   });
 });
 
