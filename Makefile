@@ -27,12 +27,15 @@ test: setup
 
 test-rust:
 	cargo test --all-targets
+	cargo test --all-targets --features ml
+	cargo test --features cuda --test ml_ort
 
 # The same engine tests as wasm, in Node and in headless Chromium.
 WASM_TESTS := --test engine --test smart_crusher --test text_compressors --test context_cache
 test-wasm:
 	wasm-pack test --node -- $(WASM_TESTS)
 	WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --headless --chrome -- $(WASM_TESTS)
+	wasm-pack test --node -- --features ml --test ml --test ml_gate
 
 test-js:
 	cd tests/js && NPM=npm $(NODE_TEST) --test --test-reporter=spec

@@ -147,9 +147,11 @@ fn force_tokens_are_kept() {
     let model = load(&FIXTURES[2]);
     let o = CompressOptions { force_tokens: vec!["grep".into(), "pattern".into()], drop_consecutive: false, ..opts(0.3) };
     let r = compress(&model, PROSE, &o, counter()).unwrap();
-    let count = |t: &str, w: &str| t.split_whitespace().filter(|x| *x == w).count();
+    // Words that are the force token, punctuation aside ("grep", "grep,"; not "fgrep").
+    let count = |t: &str, w: &str| t.split_whitespace().filter(|x| x.trim_matches(|c: char| c.is_ascii_punctuation()) == w).count();
     for w in ["grep", "pattern"] {
-        assert_eq!(count(&r.compressed, w), count(PROSE, w), "{w}");
+        assert!(count(PROSE, w) > 5);
+        assert!(count(&r.compressed, w) >= count(PROSE, w), "{w}");
     }
 }
 
@@ -204,10 +206,11 @@ fn pipeline_compresses_tool_outputs_with_a_marker() {
     let mut hr = ml_engine();
     let r = hr.compress(&tool_request(PROSE), &RequestOptions::default()).unwrap();
     assert!(r.transforms_applied.iter().any(|t| t == "llmlingua"), "{:?} {:?}", r.transforms_applied, r.warnings);
-    assert!(r.tokens_after < r.tokens_before * 3 / 4);
     let msgs = r.messages.as_array().unwrap();
     assert_eq!(msgs[0]["content"], PROSE, "user messages are never compressed by default");
     let tool = msgs[2]["content"].as_str().unwrap();
+    let (before, after) = (counter().count(PROSE), counter().count(tool));
+    assert!(after * 100 < before * 55, "{after} of {before}");
     assert_eq!(r.markers.len(), 1);
     assert!(tool.contains(&format!("hash={}", r.markers[0])));
     assert_eq!(hr.retrieve(&r.markers[0]).unwrap().as_deref(), Some(PROSE));

@@ -271,10 +271,15 @@ fn split_plain(text: &str, from: usize, to: usize, force: &[&str], reserve_digit
         let mut tail = Vec::new();
         loop {
             let w = &text[s..e];
-            if let Some(f) = force.iter().find(|f| w.len() > f.len() && w.starts_with(**f)) {
+            // Split only where a word may end: never inside a run of letters and digits
+            // ("grep" is not split out of "fgrep").
+            let cuts = |a: &str, b: &str| !(ends_alnum(a) && starts_alnum(b));
+            if let Some(f) = force.iter().find(|f| w.len() > f.len() && w.starts_with(**f) && cuts(f, &w[f.len()..])) {
                 units.push(Unit { start: s, end: s + f.len(), must: true, force: true });
                 s += f.len();
-            } else if let Some(f) = force.iter().find(|f| w.len() > f.len() && w.ends_with(**f)) {
+            } else if let Some(f) =
+                force.iter().find(|f| w.len() > f.len() && w.ends_with(**f) && cuts(&w[..w.len() - f.len()], f))
+            {
                 tail.push(Unit { start: e - f.len(), end: e, must: true, force: true });
                 e -= f.len();
             } else {
@@ -282,11 +287,20 @@ fn split_plain(text: &str, from: usize, to: usize, force: &[&str], reserve_digit
             }
         }
         let w = &text[s..e];
-        let is_force = force.contains(&w);
+        // A force token with punctuation around it ("grep," or "(grep)") is still forced.
+        let is_force = force.contains(&w) || force.contains(&w.trim_matches(|c: char| c.is_ascii_punctuation()));
         let must = is_force || (reserve_digit && w.bytes().any(|b| b.is_ascii_digit()));
         units.push(Unit { start: s, end: e, must, force: is_force });
         units.extend(tail.into_iter().rev());
     }
+}
+
+fn ends_alnum(s: &str) -> bool {
+    s.chars().next_back().is_some_and(char::is_alphanumeric)
+}
+
+fn starts_alnum(s: &str) -> bool {
+    s.chars().next().is_some_and(char::is_alphanumeric)
 }
 
 /// Token windows `[a, b)` of at most `cap` tokens, each ending at a sentence or line end when
@@ -397,10 +411,12 @@ mod tests {
 
     #[test]
     fn splits_force_tokens_at_word_edges() {
-        let u = units_text("config was moved. see 3.14 (x)", &[".", "(", ")"]);
+        let u = units_text("config was moved. see 3.14 (x) fgrep grep,", &[".", "(", ")", "grep"]);
         let words: Vec<&str> = u.iter().map(|(w, _)| w.as_str()).collect();
-        assert_eq!(words, ["config", "was", "moved", ".", "see", "3.14", "(", "x", ")"]);
-        assert!(u[3].1 && u[5].1 && !u[0].1);
+        assert_eq!(words, ["config", "was", "moved", ".", "see", "3.14", "(", "x", ")", "fgrep", "grep", ","]);
+        assert!(u[3].1 && u[5].1 && !u[0].1 && !u[9].1 && u[10].1 && !u[11].1);
+        let u = units_text("(grep)", &["grep"]);
+        assert_eq!(u, [("(grep)".to_string(), true)]);
     }
 
     #[test]

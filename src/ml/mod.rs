@@ -204,7 +204,12 @@ fn load_classifier(model: &[u8], device: Device) -> Result<Box<dyn TokenClassifi
     Ok(Box::new(tract::TractClassifier::load(model)?))
 }
 
+/// With `cuda`: ONNX Runtime (CUDA, else CPU); `auto` falls back to tract when the ONNX Runtime
+/// library cannot be loaded.
 #[cfg(feature = "cuda")]
 fn load_classifier(model: &[u8], device: Device) -> Result<Box<dyn TokenClassifier>> {
+    if device == Device::Auto && !ort::available() {
+        return Ok(Box::new(tract::TractClassifier::load(model)?));
+    }
     Ok(Box::new(ort::OrtClassifier::load(model, device)?))
 }
