@@ -140,7 +140,7 @@ pub fn compress_protected(
     let mut probs: Vec<Option<f32>> = vec![None; n];
     for (wi, &(a, b)) in windows.iter().enumerate() {
         if let Some(d) = opts.deadline_ms {
-            if clock::now_ms() - started > d {
+            if clock::now_ms() - started >= d {
                 warnings.push(format!(
                     "llmlingua: deadlineMs ({d} ms) reached after {wi} of {} windows; the rest of the text passes through unchanged",
                     windows.len()

@@ -49,7 +49,7 @@ impl Transform for MlCompressor {
                     }
                     (b.text.clone(), b.tool_name.clone())
                 };
-                if b_is_skipped(ctx, tool_name.as_deref(), &text) {
+                if is_skipped(ctx, tool_name.as_deref(), &text) {
                     continue;
                 }
                 let before = ctx.counter.count(&text) as u64;
@@ -109,7 +109,7 @@ impl Transform for MlCompressor {
 }
 
 /// Excluded tools, and SmartCrusher tables (structured; dropping words would corrupt them).
-fn b_is_skipped(ctx: &Context<'_>, tool: Option<&str>, text: &str) -> bool {
+fn is_skipped(ctx: &Context<'_>, tool: Option<&str>, text: &str) -> bool {
     ctx.skip_tool(tool) || text.starts_with(crate::transforms::smart_crusher::table::SIGNATURE)
 }
 
