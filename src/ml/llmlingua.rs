@@ -389,15 +389,14 @@ fn joiner(gap: &str) -> String {
     s
 }
 
-/// The indentation of the next kept word when it opens its line (the gap's last line is only
-/// whitespace), else nothing.
+/// The indentation of the line the next kept word is on (kept even when the words before it on
+/// that line were dropped), when the gap crosses a line break; else nothing.
 fn indent_before(gap: &str) -> &str {
-    let last = gap.rsplit('\n').next().unwrap_or("");
-    if gap.contains('\n') && last.trim().is_empty() {
-        last
-    } else {
-        ""
+    if !gap.contains('\n') {
+        return "";
     }
+    let last = gap.rsplit('\n').next().unwrap_or("");
+    &last[..last.len() - last.trim_start().len()]
 }
 
 #[cfg(test)]
@@ -426,6 +425,9 @@ mod tests {
         let keep_words = ["alpha", "gamma", "delta", "eta"];
         let keep: Vec<bool> = units.iter().map(|u| keep_words.contains(&&text[u.start..u.end])).collect();
         assert_eq!(render(text, &units, &keep, true), "alpha gamma\n  delta\n\neta\n");
+        let keep_words = ["alpha", "eps"];
+        let keep: Vec<bool> = units.iter().map(|u| keep_words.contains(&&text[u.start..u.end])).collect();
+        assert_eq!(render(text, &units, &keep, true), "alpha\n  eps\n");
         let all = vec![true; units.len()];
         assert_eq!(render(text, &units, &all, true), text);
     }
