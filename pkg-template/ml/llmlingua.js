@@ -26,7 +26,9 @@ function isUrlLike(x) {
 
 /** Reads a URL (http(s), file:, or in Node a path) as bytes, reporting progress. */
 async function fetchBytes(source, file, onProgress) {
-  const url = source instanceof URL ? source : isNode && !/^[a-z]+:/i.test(source) ? null : new URL(source);
+  // In Node a string without a scheme is a file path; elsewhere it is relative to the page.
+  const base = typeof location !== 'undefined' ? location.href : undefined;
+  const url = source instanceof URL ? source : isNode && !/^[a-z]+:/i.test(source) ? null : new URL(source, base);
   if (isNode && (url === null || url.protocol === 'file:')) {
     const fsName = 'node:fs/promises';
     const { readFile } = await import(/* @vite-ignore */ fsName);
