@@ -2,9 +2,10 @@
 // (tests/fixtures/ml) and compresses; the root entry rejects the llmlingua config.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { installPackage, importFrom, root } from './helpers.mjs';
+import { installPackage, importFrom, root, here } from './helpers.mjs';
 
 let app;
 let ml;
@@ -109,4 +110,23 @@ test('with no arguments in Node, the shipped default model loads when the packag
   } else {
     await assert.rejects(ml.LLMLinguaCompressor.load(), (e) => e instanceof ml.ConfigurationError && e.code === 'model_unavailable');
   }
+});
+
+test('TypeScript: the ml entry type-checks, with the root API and the llmlingua config', () => {
+  writeFileSync(
+    join(app, 'user.ts'),
+    `import { Headroom, LLMLinguaCompressor, unloadModel, isModelLoaded, ConfigurationError, type LLMLinguaResult } from 'headroom-wasm/ml';
+const hr = new Headroom({ llmlingua: { rate: 0.4, codeRate: 0.8, device: 'cpu' } });
+hr.compress([], { compressibleMessages: [0] });
+async function f(bytes: Uint8Array): Promise<number> {
+  const c = await LLMLinguaCompressor.load(bytes, '{}', { onProgress: (p) => console.log(p.file, p.loaded) });
+  const r: LLMLinguaResult = c.compress('text', { rate: 0.5, forceTokens: ['a'], deadlineMs: 10 });
+  unloadModel();
+  return isModelLoaded() ? 0 : r.compressedTokens + (new ConfigurationError('x').code.length);
+}
+f(new Uint8Array());
+`,
+  );
+  const tsc = join(here, 'node_modules/typescript/bin/tsc');
+  execFileSync(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--skipLibCheck', 'false', 'user.ts'], { cwd: app, encoding: 'utf8' });
 });
