@@ -32,6 +32,8 @@ test: setup
 
 test-rust:
 	cargo test --all-targets
+	cargo test --all-targets --features ml
+	cargo test --features cuda --test ml_ort
 
 # CI builds the fuzz targets (on stable) but does not run them; `make fuzz` runs them.
 test-fuzz-build:
@@ -47,6 +49,7 @@ WASM_TESTS := --test engine --test smart_crusher --test text_compressors --test 
 test-wasm:
 	wasm-pack test --node -- $(WASM_TESTS)
 	WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --headless --chrome -- $(WASM_TESTS)
+	wasm-pack test --node -- --features ml --test ml --test ml_gate
 
 test-js:
 	cd tests/js && NPM=npm $(NODE_TEST) --test --test-reporter=spec

@@ -369,3 +369,6 @@ export {
 export function __testTrap() {
   return call(() => glue.__headroomTestTrap());
 }
+
+// For the ML entry (ml/llmlingua.js), which calls the engine through the same error mapping.
+state.call = call;

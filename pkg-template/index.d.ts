@@ -177,6 +177,34 @@ export interface HeadroomConfig {
    * longest matching prefix wins). cachedInput defaults to input. Finite and >= 0.
    */
   pricing?: Record<string, { input: number; cachedInput?: number; output: number }>;
+  /** The ML compressor: accepted only by `headroom-wasm/ml` (ConfigurationError here). */
+  llmlingua?: LLMLinguaConfig;
+}
+
+/** The ML compressor's pipeline step (`headroom-wasm/ml` only). Present means on. */
+export interface LLMLinguaConfig {
+  /** Default true. */
+  enabled?: boolean;
+  /** Fraction of tokens kept in plain text, (0, 1]. Default 0.5. */
+  rate?: number;
+  /** Rate for source code; code passes through when absent. */
+  codeRate?: number;
+  /** Rate for JSON SmartCrusher left as it was; JSON passes through when absent. */
+  jsonRate?: number;
+  /** Rate for plain text; `rate` when absent. */
+  textRate?: number;
+  /** Strings always kept. */
+  forceTokens?: string[];
+  /** Keep words with digits. Default true. */
+  forceReserveDigit?: boolean;
+  /** Drop a force token that would repeat the previous one across dropped words. Default true. */
+  dropConsecutive?: boolean;
+  /** Budget for the step; past it content passes through, with a warning. */
+  deadlineMs?: number;
+  /** "cuda" needs a native server build; in wasm everything runs on the CPU. Default "auto". */
+  device?: 'auto' | 'cpu' | 'cuda';
+  /** Blocks under this many tokens pass through. Default 100. */
+  minTokens?: number;
 }
 
 /** Per-request options. */
@@ -191,6 +219,8 @@ export interface CompressOptions {
   query?: string;
   /** Treat the first N messages as cached by the provider: nothing in them changes. */
   frozenMessages?: number;
+  /** Indices of messages (documents) whose text the ML compressor may compress, whatever their role. */
+  compressibleMessages?: number[];
 }
 
 /** A messages array, a whole provider request body, or either as JSON text. */

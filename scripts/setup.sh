@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh machine; quick and silent when all is present.
-# Usage: scripts/setup.sh [wasm|browser|node|bench|all]...   (default: all; bench is only for `make bench`)
+# Usage: scripts/setup.sh [wasm|browser|node|ort|bench|all]...   (default: all; bench is only for `make bench`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -63,6 +63,17 @@ need_bench() {
   benches/peer/setup.sh
 }
 
+# ONNX Runtime for the `cuda` feature's tests (ort loads libonnxruntime at run time): the PyPI
+# wheel's library, in a venv of its own. Tests find it there, or take ORT_DYLIB_PATH.
+ORT_VERSION=1.31.1
+need_ort() {
+  if [ "$(.tools/ort/bin/python -c 'import onnxruntime; print(onnxruntime.__version__)' 2>/dev/null)" != "$ORT_VERSION" ]; then
+    log "installing onnxruntime $ORT_VERSION into .tools/ort"
+    python3 -m venv .tools/ort
+    .tools/ort/bin/pip install -q --disable-pip-version-check "onnxruntime==$ORT_VERSION" numpy
+  fi
+}
+
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(all)
 for t in "${targets[@]}"; do
@@ -72,7 +83,8 @@ for t in "${targets[@]}"; do
     browser) need_browser ;;
     node) need_node ;;
     bench) need_bench ;;
-    all) need_wasm; need_browser; need_node ;;
+    ort) need_ort ;;
+    all) need_wasm; need_browser; need_node; need_ort ;;
     *) echo "setup: unknown part '$t'" >&2; exit 2 ;;
   esac
 done

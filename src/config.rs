@@ -73,6 +73,9 @@ pub struct Config {
     pub limits: Limits,
     /// Price overrides (USD per 1M tokens) by model-name prefix, for `simulate()`'s estimates.
     pub pricing: BTreeMap<String, PriceConfig>,
+    /// The ML compressor (opt-in; builds with the `ml` feature only). See `LlmlinguaConfig`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llmlingua: Option<LlmlinguaConfig>,
 }
 
 impl Default for Config {
@@ -93,6 +96,7 @@ impl Default for Config {
             exclude_tools: Vec::new(),
             limits: Limits::default(),
             pricing: BTreeMap::new(),
+            llmlingua: None,
         }
     }
 }
@@ -337,6 +341,9 @@ pub struct RequestOptions {
     pub query: Option<String>,
     /// Treat the first N messages as cached by the provider: nothing in them changes.
     pub frozen_messages: Option<u64>,
+    /// Indices of messages (documents) whose text the ML compressor may compress, whatever
+    /// their role (`llmlingua`, `ml` builds).
+    pub compressible_messages: Option<Vec<u64>>,
 }
 
 fn check_fraction(name: &str, v: f64) -> Result<()> {
@@ -412,10 +419,104 @@ impl Config {
                 check_positive(&format!("pricing.{name}.cachedInput"), c)?;
             }
         }
+        if let Some(l) = &self.llmlingua {
+            l.validate()?;
+        }
         for (name, limit) in &self.model_context_limits {
             if *limit == 0 {
                 return Err(Error::config("invalid_value", format!("modelContextLimits.{name} must be > 0")));
             }
+        }
+        Ok(())
+    }
+}
+
+/// Where the ML compressor's model runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MlDevice {
+    /// CUDA when built with `cuda` and a GPU is there, else the CPU.
+    #[default]
+    Auto,
+    Cpu,
+    Cuda,
+}
+
+/// The ML token-classifier compressor (LLMLingua-2 algorithm; `ml` builds only). Present means
+/// opt-in: `llmlingua: {}` turns it on with these defaults. It compresses text tool outputs after
+/// ContentRouter, and the text of messages listed in `RequestOptions::compressible_messages`;
+/// never other user or assistant messages.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct LlmlinguaConfig {
+    pub enabled: bool,
+    /// Fraction of tokens kept in plain text (0-1].
+    pub rate: f64,
+    /// Rate for source code; code is left alone when absent (dropping words breaks it).
+    pub code_rate: Option<f64>,
+    /// Rate for JSON that SmartCrusher left as it was; JSON is left alone when absent.
+    pub json_rate: Option<f64>,
+    /// Rate for plain text; `rate` when absent.
+    pub text_rate: Option<f64>,
+    pub force_tokens: Vec<String>,
+    pub force_reserve_digit: bool,
+    pub drop_consecutive: bool,
+    /// Budget for the whole step; past it the remaining text passes through, with a warning.
+    pub deadline_ms: Option<f64>,
+    pub device: MlDevice,
+    /// Blocks under this many tokens pass through.
+    pub min_tokens: u64,
+}
+
+impl Default for LlmlinguaConfig {
+    fn default() -> Self {
+        LlmlinguaConfig {
+            enabled: true,
+            rate: 0.5,
+            code_rate: None,
+            json_rate: None,
+            text_rate: None,
+            force_tokens: Vec::new(),
+            force_reserve_digit: true,
+            drop_consecutive: true,
+            deadline_ms: None,
+            device: MlDevice::Auto,
+            min_tokens: 100,
+        }
+    }
+}
+
+fn check_rate(name: &str, v: f64) -> Result<()> {
+    if !v.is_finite() || v <= 0.0 || v > 1.0 {
+        return Err(Error::config("invalid_value", format!("{name} must be a number in (0, 1], got {v}")).with("field", name));
+    }
+    Ok(())
+}
+
+impl LlmlinguaConfig {
+    fn validate(&self) -> Result<()> {
+        if !cfg!(feature = "ml") {
+            return Err(Error::config(
+                "ml_not_built",
+                "the llmlingua option needs the ML build: import from 'headroom-wasm/ml' (in Rust, enable the `ml` feature)",
+            )
+            .with("field", "llmlingua"));
+        }
+        check_rate("llmlingua.rate", self.rate)?;
+        for (name, r) in [("llmlingua.codeRate", self.code_rate), ("llmlingua.jsonRate", self.json_rate), ("llmlingua.textRate", self.text_rate)] {
+            if let Some(r) = r {
+                check_rate(name, r)?;
+            }
+        }
+        if let Some(d) = self.deadline_ms {
+            check_positive("llmlingua.deadlineMs", d)?;
+        }
+        if self.device == MlDevice::Cuda && !cfg!(feature = "cuda") {
+            return Err(Error::config(
+                "cuda_not_built",
+                "llmlingua.device 'cuda' needs a native build with the `cuda` feature; use 'auto' or 'cpu'",
+            )
+            .with("field", "llmlingua.device"));
         }
         Ok(())
     }

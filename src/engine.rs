@@ -327,6 +327,7 @@ impl Headroom {
             lossless_only,
             tools_to_add: Vec::new(),
             notes: Vec::new(),
+            compressible_messages: options.compressible_messages.iter().flatten().map(|&i| i as usize).collect(),
         };
         if tool_would_break_cache {
             ctx.warnings.push(format!(
@@ -540,4 +541,23 @@ pub fn parse_options(text: Option<&str>) -> Result<RequestOptions> {
 /// The result as JSON text (what the wasm layer returns).
 pub fn to_json_text<T: Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| Error::compression("serialize_failed", e.to_string()))
+}
+
+/// The ML compressor's model (feature `ml`). The engine holds it; the `llmlingua` config decides
+/// whether and how it is used.
+#[cfg(feature = "ml")]
+impl Headroom {
+    /// Attaches the model this engine's `llmlingua` step runs; with `None` the step uses the
+    /// process-wide model (`ml::set_shared_model`, what `LLMLinguaCompressor.load()` sets in JS).
+    /// The step sits after ContentRouter; a custom pipeline without it gets it there (or at the end).
+    pub fn set_ml_model(&mut self, model: Option<std::sync::Arc<crate::ml::MlModel>>) {
+        use crate::ml::transform::{MlCompressor, NAME};
+        let step: Box<dyn Transform> = Box::new(MlCompressor { model });
+        if let Some(i) = self.pipeline.iter().position(|t| t.name() == NAME) {
+            self.pipeline[i] = step;
+        } else {
+            let at = self.pipeline.iter().position(|t| t.name() == "content_router").map_or(self.pipeline.len(), |i| i + 1);
+            self.pipeline.insert(at, step);
+        }
+    }
 }

@@ -20,12 +20,16 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod message;
+#[cfg(feature = "ml")]
+pub mod ml;
 pub mod simulate;
 pub mod tokens;
 pub mod transforms;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
+#[cfg(all(target_arch = "wasm32", feature = "ml"))]
+pub mod wasm_ml;
 
 #[cfg(all(feature = "cuda", target_arch = "wasm32"))]
 compile_error!("the `cuda` feature (ort) is for native builds only; build wasm with `ml` instead");
@@ -34,6 +38,12 @@ pub use ccr::{find_markers, hash as content_hash, marker, retrieve_tool, SharedS
 pub use config::{
     CacheAlignerConfig, CacheAlignerMode, CacheOptimizerConfig, CcrConfig, Config, Limits, Mode, PriceConfig,
     Provider, RelevanceConfig, RequestOptions, RollingWindowConfig, SmartCrusherConfig, ToolProfile,
+};
+pub use config::{LlmlinguaConfig, MlDevice};
+#[cfg(feature = "ml")]
+pub use ml::{
+    llmlingua::{compress as llmlingua_compress, CompressOptions, Compressed},
+    set_shared_model, shared_model, MlModel, TokenClassifier,
 };
 pub use engine::{CompressResult, Headroom, Stats, TransformStats};
 pub use error::{Error, ErrorKind, Result};

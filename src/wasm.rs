@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 
 /// An engine error as a JS `Error` carrying `headroomError`: the JSON of
 /// `{ name, code, message, details }`. The JS layer turns it into the matching class.
-fn to_js(e: Error) -> JsValue {
+pub(crate) fn to_js(e: Error) -> JsValue {
     let err = js_sys::Error::new(&e.message);
     err.set_name(e.kind.class_name());
     let _ = js_sys::Reflect::set(&err, &"headroomError".into(), &e.to_json().to_string().into());

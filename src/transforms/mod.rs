@@ -49,6 +49,8 @@ pub struct Context<'a> {
     /// Finer-grained steps a transform took (`smart_crusher:table`), listed in
     /// `transformsApplied` after the transform's own name.
     pub notes: Vec<String>,
+    /// Messages whose text the ML compressor may compress (`options.compressibleMessages`).
+    pub compressible_messages: Vec<usize>,
 }
 
 impl Context<'_> {
@@ -163,7 +165,9 @@ pub fn default_pipeline() -> Vec<Box<dyn Transform>> {
     vec![
         Box::new(cache_aligner::CacheAligner),
         Box::new(router::ContentRouter),
-        // The ML compressor (opt-in) goes here.
+        // The ML compressor (opt-in): idle until a model is attached (`Headroom::set_ml_model`).
+        #[cfg(feature = "ml")]
+        Box::new(crate::ml::transform::MlCompressor::default()),
         Box::new(rolling_window::RollingWindow),
         Box::new(cache_optimizer::CacheOptimizer),
         Box::new(retrieve_tool::RetrieveTool),

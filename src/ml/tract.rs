@@ -1,0 +1,104 @@
+//! The tract backend: runs on every target (wasm32 with SIMD included). The model is optimised
+//! once at load for a symbolic sequence length, so any window length up to the model's
+//! positions runs without re-planning.
+
+use super::TokenClassifier;
+use crate::error::{Error, Result};
+use std::sync::Arc;
+use tract_onnx::prelude::*;
+
+/// Which tensor each model input receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Input {
+    Ids,
+    /// All ones (one window, no padding).
+    Mask,
+    /// All zeros (single-segment BERT exports take it).
+    TokenTypes,
+}
+
+pub struct TractClassifier {
+    plan: Arc<TypedRunnableModel>,
+    inputs: Vec<Input>,
+    /// Index of the `logits` output (the first output when none has that name).
+    output: usize,
+}
+
+fn load_err(e: impl std::fmt::Display) -> Error {
+    Error::config("invalid_model", format!("the ONNX model could not be loaded: {e}"))
+}
+
+impl TractClassifier {
+    /// Loads a token-classification ONNX model from its bytes: inputs `input_ids` and
+    /// `attention_mask` (and optionally `token_type_ids`), int64 `[batch, sequence]`; output
+    /// `logits` `[batch, sequence, 2]`.
+    pub fn load(model: &[u8]) -> Result<TractClassifier> {
+        let mut reader = std::io::Cursor::new(model);
+        let mut m = tract_onnx::onnx().model_for_read(&mut reader).map_err(load_err)?;
+        let s = m.symbols.sym("S");
+        let mut inputs = Vec::new();
+        for (i, outlet) in m.input_outlets().map_err(load_err)?.to_vec().into_iter().enumerate() {
+            let name = m.node(outlet.node).name.clone();
+            let kind = match name.as_str() {
+                "input_ids" => Input::Ids,
+                "attention_mask" => Input::Mask,
+                "token_type_ids" => Input::TokenTypes,
+                other => {
+                    return Err(Error::config(
+                        "invalid_model",
+                        format!("the model has an input '{other}'; expected input_ids, attention_mask and optionally token_type_ids"),
+                    ))
+                }
+            };
+            inputs.push(kind);
+            m.set_input_fact(i, InferenceFact::dt_shape(i64::datum_type(), tvec![1.to_dim(), s.to_dim()]))
+                .map_err(load_err)?;
+        }
+        if !inputs.contains(&Input::Ids) {
+            return Err(Error::config("invalid_model", "the model has no input_ids input"));
+        }
+        let output = m
+            .output_outlets()
+            .map_err(load_err)?
+            .iter()
+            .position(|o| m.node(o.node).name == "logits")
+            .unwrap_or(0);
+        let plan = m.into_optimized().map_err(load_err)?.into_runnable().map_err(load_err)?;
+        Ok(TractClassifier { plan, inputs, output })
+    }
+}
+
+fn run_err(e: impl std::fmt::Display) -> Error {
+    Error::compression("model_failed", format!("the model failed: {e}"))
+}
+
+impl TokenClassifier for TractClassifier {
+    fn logits(&self, input_ids: &[i64]) -> Result<Vec<[f32; 2]>> {
+        let n = input_ids.len();
+        let tensor = |v: Vec<i64>| -> Result<TValue> {
+            Ok(tract_ndarray::Array2::from_shape_vec((1, n), v).map_err(run_err)?.into_tensor().into_tvalue())
+        };
+        let mut feed: TVec<TValue> = tvec![];
+        for kind in &self.inputs {
+            feed.push(match kind {
+                Input::Ids => tensor(input_ids.to_vec())?,
+                Input::Mask => tensor(vec![1; n])?,
+                Input::TokenTypes => tensor(vec![0; n])?,
+            });
+        }
+        let out = self.plan.run(feed).map_err(run_err)?;
+        let t = out.get(self.output).ok_or_else(|| run_err("no output"))?;
+        let view = t.to_plain_array_view::<f32>().map_err(run_err)?;
+        let shape = view.shape().to_vec();
+        if shape.len() != 3 || shape[0] != 1 || shape[1] != n || shape[2] < 2 {
+            return Err(run_err(format!("expected logits of shape [1, {n}, 2], got {shape:?}")));
+        }
+        let c = shape[2];
+        let flat: Vec<f32> = view.iter().copied().collect();
+        Ok((0..n).map(|i| [flat[i * c], flat[i * c + 1]]).collect())
+    }
+
+    fn backend(&self) -> &'static str {
+        "tract"
+    }
+}
