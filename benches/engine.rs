@@ -82,5 +82,27 @@ fn pipeline(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, token_counting, smart_crusher, pipeline);
+/// A 500-turn agent conversation (~200k tokens) over gpt-4o's window: RollingWindow drops the
+/// oldest tool units, CacheAligner and the cache optimizer run, every tool output is routed.
+fn long_conversation(c: &mut Criterion) {
+    let mut messages = vec![json!({"role": "system", "content": "You are a coding agent. Today is 2026-11-21."})];
+    for t in 0..500 {
+        messages.push(json!({"role": "user", "content": format!("Step {t}: run the next check and report.")}));
+        messages.push(json!({"role": "assistant", "content": null, "tool_calls": [{"id": format!("c{t}"), "type": "function", "function": {"name": "run", "arguments": format!("{{\"step\":{t}}}")}}]}));
+        let out: String = (0..40).map(|i| format!("check {t}.{i}: ok in {} ms\n", (t * 31 + i * 7) % 97)).collect();
+        messages.push(json!({"role": "tool", "tool_call_id": format!("c{t}"), "content": out}));
+        messages.push(json!({"role": "assistant", "content": format!("Step {t} passed.")}));
+    }
+    let req = json!({"model": "gpt-4o", "messages": messages}).to_string();
+    let mut g = c.benchmark_group("long_conversation");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(req.len() as u64));
+    g.bench_function("500_turns", |b| {
+        let mut hr = Headroom::new(Config::default()).unwrap();
+        b.iter(|| hr.compress(black_box(&req), &RequestOptions::default()).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, token_counting, smart_crusher, pipeline, long_conversation);
 criterion_main!(benches);

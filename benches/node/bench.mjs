@@ -100,17 +100,32 @@ function coldStart() {
 }
 
 // ---------- compress ----------
+/** A 500-turn agent conversation (~200k tokens) over gpt-4o's window (RollingWindow drops). */
+function longConversation(salt) {
+  const messages = [{ role: 'system', content: 'You are a coding agent. Today is 2026-11-21.' }];
+  for (let t = 0; t < 500; t++) {
+    messages.push({ role: 'user', content: `Step ${t}: run the next check and report.` });
+    messages.push({ role: 'assistant', content: null, tool_calls: [{ id: `c${t}`, type: 'function', function: { name: 'run', arguments: `{"step":${t}}` } }] });
+    let out = `run ${salt}\n`;
+    for (let i = 0; i < 40; i++) out += `check ${t}.${i}: ok in ${(t * 31 + i * 7) % 97} ms\n`;
+    messages.push({ role: 'tool', tool_call_id: `c${t}`, content: out });
+    messages.push({ role: 'assistant', content: `Step ${t} passed.` });
+  }
+  return JSON.stringify({ model: 'gpt-4o', messages });
+}
+
 function compressBench() {
   const hr = new hw.Headroom();
   const inputs = [
     ...examples,
     { name: 'records_1k', text: recordsRequest(1000, 0), make: (i) => recordsRequest(1000, i) },
     { name: 'records_10k', text: recordsRequest(10000, 0), make: (i) => recordsRequest(10000, i) },
+    { name: 'conversation_500_turns', text: longConversation(0), make: (i) => longConversation(i) },
   ];
   const out = [];
   for (const input of inputs) {
     const bytes = Buffer.byteLength(input.text);
-    const pool = Array.from({ length: 64 }, (_, i) => (input.make ? input.make(i + 1) : variant(input.text, i + 1)));
+    const pool = Array.from({ length: input.text.length > 500_000 ? 12 : 64 }, (_, i) => (input.make ? input.make(i + 1) : variant(input.text, i + 1)));
     const first = hr.compress(input.text);
     const unique = measure((i) => hr.compress(pool[i % pool.length]), { maxRuns: pool.length, minRuns: Math.min(pool.length, quick ? 5 : 20) });
     const repeated = measure(() => hr.compress(input.text));
