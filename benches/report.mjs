@@ -58,7 +58,7 @@ function bars(title, rows, unit) {
 const md = [];
 const charts = [];
 md.push(`# Benchmark results\n`);
-if (node) md.push(`Machine: ${node.machine}; Node ${node.node}; ${node.date.slice(0, 10)}${node.quick ? ' (quick run)' : ''}. Commands: \`make bench\` (criterion: \`cargo bench --bench engine\`; Node: \`node benches/node/bench.mjs\`; peer: \`node benches/peer/run.mjs\`).\n`);
+if (node) md.push(`Machine: ${node.machine}; Node ${node.node}; ${node.date.slice(0, 10)}${node.quick ? ' (quick run)' : ''}${process.env.BENCH_NOTE ? `; ${process.env.BENCH_NOTE}` : ''}. Commands: \`make bench\` (criterion: \`cargo bench --bench engine\`; Node: \`node benches/node/bench.mjs\`; peer: \`node benches/peer/run.mjs\`).\n`);
 
 if (peer) {
   md.push(`## Compression side by side with ${peer.peer}\n`);
@@ -92,6 +92,33 @@ if (node) {
   md.push('');
   const mid = node.tokenizers.find((t) => t.size === 100_000);
   if (mid) charts.push(['tokenizers.svg', bars('Token counting, 100 KB unseen text (MB/s, o200k_base)', libs.map((l) => ({ label: l, value: mid.libs[l].mbPerS, color: l === 'headroom-wasm' ? '#3b6ea8' : '#888' })), 'MB/s')]);
+}
+
+// Issue goals, each marked met or not with the measured figure.
+if (node) {
+  const goals = [];
+  const gz = node.sizes['wasm/headroom_bg.wasm']?.gzipBytes;
+  if (gz) goals.push(['core wasm module ≤ 3 MB gzip', `${fmt(gz / 1e6, 2)} MB`, gz <= 3e6]);
+  goals.push(['cold start (import + first compress) ≤ 50 ms', `${fmt(node.coldStart.totalMs)} ms`, node.coldStart.totalMs <= 50]);
+  const typical = node.compress.find((c) => c.name === 'grep_output');
+  if (typical) goals.push(['pipeline on a typical ~50 KB agent request ≤ 2 ms in wasm', `${fmt(typical.unique.medianMs, 2)} ms (grep_output, 44 KB, unseen)`, typical.unique.medianMs <= 2]);
+  if (node.memory) goals.push(['peak wasm memory compressing a 10 MB tool output ≤ 4x input', `${node.memory.peakOverInput}x`, node.memory.peakOverInput <= 4]);
+  for (const t of node.tokenizers.filter((x) => !x.input)) {
+    const others = Object.entries(t.libs).filter(([k]) => k !== 'headroom-wasm').map(([, v]) => v.mbPerS);
+    const ratio = t.libs['headroom-wasm'].mbPerS / Math.max(...others);
+    goals.push([`token counting ≥ 2x the fastest JS tokenizer, ${t.size.toLocaleString('en-US')} bytes`, `${fmt(ratio, 2)}x`, ratio >= 2]);
+  }
+  if (peer) {
+    const better = peer.rows.every((r) => r.ours.savedPercent >= r.peer.savedPercent);
+    goals.push(['savings ≥ headroom-ai 0.42 on every request', better ? 'yes, on every request' : 'no', better]);
+    const speed = peer.rows.filter((r) => r.ours.savedPercent > 0).map((r) => r.peer.medianMs / r.ours.medianMs);
+    const worst = Math.min(...speed);
+    goals.push(['time ≥ 20x less than headroom-ai 0.42', `${fmt(worst, 2)}x (worst request; ours in wasm, the peer native)`, worst >= 20]);
+  }
+  md.push(`## Goals\n`);
+  md.push(`| goal | measured | met |\n|---|---|---|`);
+  for (const [g, m, ok] of goals) md.push(`| ${g} | ${m} | ${ok ? 'yes' : '**no**'} |`);
+  md.push('');
 }
 
 const crit = criterion();
