@@ -3,17 +3,21 @@
 #   WORK    big intermediate files (venv, corpus, label shards, checkpoints); outside the repo
 #   SHARDS1, EPOCHS1, LR1   stage 1: train from MiniLM on label shards [0, SHARDS1)
 #   SHARDS2, EPOCHS2, LR2   stage 2: continue from stage 1 on shards [0, SHARDS2)
-#                           (SHARDS2=0 skips stage 2)
+#   SHARDS3, EPOCHS3, LR3   stage 3: continue from stage 2 on the new shards [SHARDS2, SHARDS3)
+#                           (SHARDS2=0 / SHARDS3=0 skip a stage)
 # Shards hold 50 chunks each; 96 shards = the whole corpus. The defaults are what built
 # models/default (the labeller and the trainer shared two cores with a Rust build, so the
-# data grew while stage 1 trained).
+# data grew while each stage trained).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 WORK="${WORK:-/work/cache/headroom-ml}"
 SHARDS1="${SHARDS1:-20}"; EPOCHS1="${EPOCHS1:-2}"; LR1="${LR1:-8e-5}"
 SHARDS2="${SHARDS2:-33}"; EPOCHS2="${EPOCHS2:-1}"; LR2="${LR2:-5e-5}"
-SHARDS=$(( SHARDS2 > SHARDS1 ? SHARDS2 : SHARDS1 ))
+SHARDS3="${SHARDS3:-42}"; EPOCHS3="${EPOCHS3:-1}"; LR3="${LR3:-3e-5}"
+SHARDS=$SHARDS1
+[ "$SHARDS2" -gt "$SHARDS" ] && SHARDS=$SHARDS2
+[ "$SHARDS3" -gt "$SHARDS" ] && SHARDS=$SHARDS3
 DEST="${DEST:-$REPO/models/default}"
 mkdir -p "$WORK" "$DEST"
 
@@ -41,6 +45,12 @@ if [ "$SHARDS2" -gt 0 ]; then
   PREV="$TAG"; TAG="${PREV}+s${SHARDS2}e${EPOCHS2}"
   $RUN train.py "$WORK" --epochs "$EPOCHS2" --lr "$LR2" --max-shards "$SHARDS2" --tag "$TAG" \
     --init "$WORK/ckpt/$PREV/final.npz"
+  if [ "$SHARDS3" -gt 0 ]; then
+    t train stage 3
+    PREV="$TAG"; TAG="${PREV}+s${SHARDS2}-${SHARDS3}e${EPOCHS3}"
+    $RUN train.py "$WORK" --epochs "$EPOCHS3" --lr "$LR3" --max-shards "$SHARDS3" \
+      --first-shard "$SHARDS2" --tag "$TAG" --init "$WORK/ckpt/$PREV/final.npz"
+  fi
 fi
 t export
 mkdir -p "$WORK/export/$TAG"
