@@ -48,8 +48,14 @@ add_glue "$tmp/web/headroom.js" "$out/wasm/headroom.js"
 mkdir -p "$out/wasm-ml" "$out/ml"
 cp "$tmp/web-ml/headroom_bg.wasm" "$out/wasm-ml/"
 add_glue "$tmp/web-ml/headroom.js" "$out/wasm-ml/headroom.js"
-for f in core.js runtime.js node.js workerd.js browser.js; do
-  sed -e "s#\./wasm/headroom#../wasm-ml/headroom#g" -e "s#'\./errors\.js'#'../errors.js'#g" "pkg-template/$f" > "$out/ml/$f"
+# The files that reach the engine are the ml entry's own copies (so the SDK wrapper and the
+# middleware run on the ml module); every other relative import (errors.js, ...) points back at
+# the root's shared file, so `instanceof` holds across entries.
+own='core|runtime|client|ai-middleware|metrics-jsonl|providers'
+for f in core.js runtime.js node.js workerd.js browser.js client.js ai-middleware.js metrics-jsonl.js providers.js; do
+  sed -e "s#\./wasm/headroom#../wasm-ml/headroom#g" \
+      -e "s#'\./\([A-Za-z0-9_-]*\)\.js'#'../\1.js'#g" \
+      -E -e "s#'\.\./($own)\.js'#'./\1.js'#g" "pkg-template/$f" > "$out/ml/$f"
 done
 for f in node.js workerd.js browser.js; do
   printf "export * from './llmlingua.js';\n" >> "$out/ml/$f"
