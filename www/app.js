@@ -156,6 +156,7 @@ async function run() {
     $('results').dataset.phase = 'done';
   } catch (e) {
     if (n !== runNo) return;
+    $('results').dataset.run = String(runNo); // the last finished run, failed ones included
     $('results').dataset.phase = 'error';
     showError(`${e.name ?? 'Error'}${e.code ? ` (${e.code})` : ''}: ${e.message}`);
     setStatus('Failed.');

@@ -78,7 +78,8 @@ async function runAndWait(action, timeout = 60_000) {
   await page.waitForFunction(
     (p) => {
       const r = document.getElementById('results');
-      return (Number(r.dataset.run ?? 0) > p && r.dataset.phase === 'done') || r.dataset.phase === 'error';
+      // A newer run has finished (a stale error from an earlier test does not count).
+      return Number(r.dataset.run ?? 0) > p && (r.dataset.phase === 'done' || r.dataset.phase === 'error');
     },
     prev,
     { timeout },
@@ -251,8 +252,11 @@ test('a marker opens the retrieved original; a fold opens hidden lines', { timeo
   const ex = examples().find((e) => e.file === 'build_log.json');
   await runAndWait(() => page.selectOption('#example', ex.file));
   const hash = await page.getAttribute('#diff button.marker', 'data-hash');
-  const hr = new hw.Headroom();
-  hr.compress(ex.text);
+  // The same request, config, options and mode the page says it sent (earlier tests change knobs).
+  const { config, options, mode } = (await shown()).sent;
+  const hr = new hw.Headroom(config);
+  const r = hr.compress(ex.text, { ...options, mode });
+  assert.ok(r.markers.includes(hash), `the page's marker ${hash} is one of the engine's: ${r.markers}`);
   const original = hr.retrieve(hash);
   assert.equal(typeof original, 'string');
 
