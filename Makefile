@@ -28,7 +28,10 @@ www:
 
 ## test: every test: native, wasm in Node and headless Chromium, the packed package in Node and workerd
 test: setup
-	$(MAKE) --no-print-directory test-rust test-fuzz-build test-wasm build test-js
+	@for step in test-rust test-fuzz-build test-wasm build test-js; do \
+	  start=$$SECONDS; $(MAKE) --no-print-directory $$step || exit 1; \
+	  echo "::: $$step took $$((SECONDS - start)) s"; \
+	done
 
 test-rust:
 	cargo test --all-targets

@@ -8,10 +8,13 @@
 //!
 //! ```
 //! use headroom::{Config, Headroom, RequestOptions};
-//! let mut hr = Headroom::new(Config::default()).unwrap();
+//! # fn main() -> headroom::Result<()> {
+//! let mut hr = Headroom::new(Config::default())?;
 //! let request = r#"[{"role":"user","content":"hello"}]"#;
-//! let result = hr.compress(request, &RequestOptions::default()).unwrap();
+//! let result = hr.compress(request, &RequestOptions::default())?;
 //! assert_eq!(result.tokens_before, result.tokens_after);
+//! # Ok(())
+//! # }
 //! ```
 
 pub mod ccr;

@@ -284,19 +284,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn answers_retrieve_calls_in_every_format() {
+    fn answers_retrieve_calls_in_every_format() -> Result<()> {
         let store = SharedStore::new(&CcrConfig::default());
         let h = store.put("alpha line\nbeta line\ngamma");
         let openai = json!({"id": "c1", "type": "function", "function": {"name": "headroom_retrieve", "arguments": format!("{{\"hash\":\"{h}\"}}")}});
-        let a = answer_retrieve_call(&store, &openai).unwrap();
+        let a = answer_retrieve_call(&store, &openai)?;
         assert_eq!(a, json!({"role": "tool", "tool_call_id": "c1", "content": "alpha line\nbeta line\ngamma"}));
         let anthropic = json!({"type": "tool_use", "id": "t1", "name": "headroom_retrieve", "input": {"hash": h, "query": "beta"}});
-        let a = answer_retrieve_call(&store, &anthropic).unwrap();
+        let a = answer_retrieve_call(&store, &anthropic)?;
         assert_eq!(a["content"][0]["content"], "beta line");
         let google = json!({"functionCall": {"name": "headroom_retrieve", "args": {"hash": "0123456789abcdef01234567"}}});
-        let a = answer_retrieve_call(&store, &google).unwrap();
-        assert!(a["parts"][0]["functionResponse"]["response"]["error"].as_str().unwrap().contains("Re-run"));
+        let a = answer_retrieve_call(&store, &google)?;
+        assert!(a["parts"][0]["functionResponse"]["response"]["error"].as_str().is_some_and(|e| e.contains("Re-run")));
         assert!(answer_retrieve_call(&store, &json!({"type": "tool_use", "id": "x", "name": "other", "input": {}})).is_err());
+        Ok(())
     }
 
     #[test]
