@@ -383,8 +383,7 @@ impl Headroom {
         // Never send more than was given: if the savings do not pay for what compression adds
         // (markers, the retrieve tool), send the request as it came.
         let (out, markers, tools) = if tokens_after > tokens_before + allowed_extra {
-            let mut original = Conversation::parse(self.parse_request(request)?, provider)?;
-            original.freeze_prefix(0);
+            let original = Conversation::parse(self.parse_request(request)?, provider)?;
             tokens_after = tokens_before;
             applied.clear();
             warnings.push(format!("compression would have added tokens ({tokens_before} -> {}); the request is sent unchanged", counter.count_conversation(&out)));

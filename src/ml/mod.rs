@@ -213,3 +213,27 @@ fn load_classifier(model: &[u8], device: Device) -> Result<Box<dyn TokenClassifi
     }
     Ok(Box::new(ort::OrtClassifier::load(model, device)?))
 }
+
+/// Which tensor a model input receives, by its ONNX name (every backend maps inputs the same way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Input {
+    Ids,
+    /// All ones (one window, no padding).
+    Mask,
+    /// All zeros (BERT exports often declare it).
+    TokenTypes,
+}
+
+impl Input {
+    pub(crate) fn from_name(name: &str) -> Result<Input> {
+        match name {
+            "input_ids" => Ok(Input::Ids),
+            "attention_mask" => Ok(Input::Mask),
+            "token_type_ids" => Ok(Input::TokenTypes),
+            other => Err(Error::config(
+                "invalid_model",
+                format!("the model has an input '{other}'; expected input_ids, attention_mask and optionally token_type_ids"),
+            )),
+        }
+    }
+}

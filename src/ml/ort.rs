@@ -3,20 +3,13 @@
 //! `onnxruntime` or `onnxruntime-gpu` wheel, `onnxruntime/capi/libonnxruntime.so.*`), so nothing
 //! is downloaded or linked at build time.
 
-use super::{Device, TokenClassifier};
+use super::{Device, Input, TokenClassifier};
 use crate::error::{Error, Result};
 use ort::environment::Environment;
 use ort::session::{Session, SessionInputValue};
 use ort::value::Tensor;
 use std::borrow::Cow;
 use std::sync::{Mutex, OnceLock};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Input {
-    Ids,
-    Mask,
-    TokenTypes,
-}
 
 pub struct OrtClassifier {
     // ort's `run` takes `&mut self` (some EP allocators are not thread-safe): one run at a time.
@@ -88,17 +81,7 @@ impl OrtClassifier {
         let session = builder.commit_from_memory(model).map_err(load_err)?;
         let mut inputs = Vec::new();
         for i in session.inputs() {
-            let kind = match i.name() {
-                "input_ids" => Input::Ids,
-                "attention_mask" => Input::Mask,
-                "token_type_ids" => Input::TokenTypes,
-                other => {
-                    return Err(Error::config(
-                        "invalid_model",
-                        format!("the model has an input '{other}'; expected input_ids, attention_mask and optionally token_type_ids"),
-                    ))
-                }
-            };
+            let kind = Input::from_name(i.name())?;
             inputs.push((i.name().to_string(), kind));
         }
         let output = session

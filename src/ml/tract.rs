@@ -2,20 +2,10 @@
 //! once at load for a symbolic sequence length, so any window length up to the model's
 //! positions runs without re-planning.
 
-use super::TokenClassifier;
+use super::{Input, TokenClassifier};
 use crate::error::{Error, Result};
 use std::sync::Arc;
 use tract_onnx::prelude::*;
-
-/// Which tensor each model input receives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Input {
-    Ids,
-    /// All ones (one window, no padding).
-    Mask,
-    /// All zeros (single-segment BERT exports take it).
-    TokenTypes,
-}
 
 pub struct TractClassifier {
     plan: Arc<TypedRunnableModel>,
@@ -39,17 +29,7 @@ impl TractClassifier {
         let mut inputs = Vec::new();
         for (i, outlet) in m.input_outlets().map_err(load_err)?.to_vec().into_iter().enumerate() {
             let name = m.node(outlet.node).name.clone();
-            let kind = match name.as_str() {
-                "input_ids" => Input::Ids,
-                "attention_mask" => Input::Mask,
-                "token_type_ids" => Input::TokenTypes,
-                other => {
-                    return Err(Error::config(
-                        "invalid_model",
-                        format!("the model has an input '{other}'; expected input_ids, attention_mask and optionally token_type_ids"),
-                    ))
-                }
-            };
+            let kind = Input::from_name(name.as_str())?;
             inputs.push(kind);
             m.set_input_fact(i, InferenceFact::dt_shape(i64::datum_type(), tvec![1.to_dim(), s.to_dim()]))
                 .map_err(load_err)?;
