@@ -293,3 +293,67 @@ export function foldLabel(f) {
   if (f.bCount) parts.push(`${f.bCount.toLocaleString('en-US')} added`);
   return `${parts.join(', ')} lines`;
 }
+
+/**
+ * The files of the ML compressor, relative to the page: the `headroom-wasm/ml` browser entry, its
+ * wasm module and the default model the package ships. The page offers the ML panel when all are
+ * served; their sizes make the download's progress total.
+ */
+export const ML_FILES = {
+  entry: './pkg/ml/browser.js',
+  wasm: './pkg/wasm-ml/headroom_bg.wasm',
+  model: './pkg/models/default/model.onnx',
+  tokenizer: './pkg/models/default/tokenizer.json',
+};
+
+/** Whitespace as the ML compressor splits words (Rust's `char::is_whitespace`). */
+const WS = '\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const WORD_OR_SPACE = new RegExp(`[${WS}]+|[^${WS}]+`, 'gu');
+const SPACE = new RegExp(`^[${WS}]`, 'u');
+
+/** The whitespace-separated words of `text`, as the ML compressor splits them. */
+export function words(text) {
+  return (text.match(WORD_OR_SPACE) ?? []).filter((p) => !SPACE.test(p));
+}
+
+/**
+ * Which words of `text` the ML compressor kept: its output is the kept words' original text in
+ * order, joined by whitespace, so its words are matched to the input's words in order. Returns
+ * runs `[kind, text]` covering `text` exactly, kind 'kept', 'dropped' or 'space' (whitespace
+ * between a kept and a dropped run; whitespace between two words of one kind stays in their run),
+ * and the counts. Where a repeated word could be either occurrence, the first one is shown kept.
+ * Returns null when the output's words are not a subsequence of the input's (force tokens split
+ * off inside a word, which the playground does not use).
+ */
+export function alignWords(text, compressed) {
+  const out = words(compressed);
+  const runs = [];
+  let k = 0;
+  let kept = 0;
+  let dropped = 0;
+  let gap = null; // whitespace waiting to join the next word's run or stand alone
+  for (const part of text.match(WORD_OR_SPACE) ?? []) {
+    if (SPACE.test(part)) {
+      gap = part;
+      continue;
+    }
+    const kind = k < out.length && out[k] === part ? 'kept' : 'dropped';
+    if (kind === 'kept') {
+      k++;
+      kept++;
+    } else {
+      dropped++;
+    }
+    const last = runs[runs.length - 1];
+    if (last && last[0] === kind) {
+      last[1] += (gap ?? '') + part;
+    } else {
+      if (gap !== null) runs.push(['space', gap]);
+      runs.push([kind, part]);
+    }
+    gap = null;
+  }
+  if (gap !== null) runs.push(['space', gap]);
+  if (k < out.length) return null;
+  return { runs, kept, dropped };
+}
