@@ -189,7 +189,7 @@ async function mlRun() {
   mlError('');
   $('ml-run').disabled = true;
   $('ml').dataset.phase = 'running';
-  mlStatus('Compressing in the ML worker (about a second per 512-token window)…');
+  mlStatus('Compressing in the ML worker (up to about a second per 512-token window)…');
   try {
     const r = await mlCall('compress', { text, options });
     if (n !== mlRunNo) return;

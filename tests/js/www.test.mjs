@@ -36,6 +36,7 @@ let context;
 let page;
 const pageErrors = [];
 const foreignRequests = [];
+const requested = [];
 
 before(async () => {
   app = installPackage('www');
@@ -53,6 +54,7 @@ before(async () => {
   page = context.pages()[0] ?? (await context.newPage());
   page.on('pageerror', (e) => pageErrors.push(e.message));
   page.on('request', (r) => {
+    requested.push(r.url());
     if (!r.url().startsWith(url) && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) foreignRequests.push(r.url());
   });
   await page.goto(url);
@@ -427,10 +429,16 @@ test('the ML panel: loads the default model with progress, compresses at a rate,
   const axe = await new AxeBuilder({ page }).include('#ml').analyze();
   assert.deepEqual(axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(' | ')}`), []);
 
+  // Everything came from this server: the ml module and the model from the package's files.
+  assert.deepEqual(foreignRequests, []);
+  for (const f of Object.values(ML_FILES)) assert.ok(requested.includes(new URL(f, url).href), f);
+
   // The screenshot for the README (www/screenshot-ml.png is a copy).
-  const ml_ = await page.$('#ml');
-  await ml_.scrollIntoViewIfNeeded();
-  await ml_.screenshot({ path: join(artifacts, 'www-ml.png') });
+  const clip = await page.$eval('#ml', (el) => {
+    const b = el.getBoundingClientRect();
+    return { x: 0, y: b.top + window.scrollY - 8, width: 1200, height: b.height + 16 };
+  });
+  await page.screenshot({ path: join(artifacts, 'www-ml.png'), fullPage: true, clip });
   assert.deepEqual(pageErrors, []);
 });
 
