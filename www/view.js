@@ -317,33 +317,47 @@ export function words(text) {
 }
 
 /**
- * Which words of `text` the ML compressor kept: its output is the kept words' original text in
- * order, joined by whitespace, so its words are matched to the input's words in order. Returns
- * runs `[kind, text]` covering `text` exactly, kind 'kept', 'dropped' or 'space' (whitespace
- * between a kept and a dropped run; whitespace between two words of one kind stays in their run),
- * and the counts. Where a repeated word could be either occurrence, the first one is shown kept.
- * Returns null when the output's words are not a subsequence of the input's (force tokens split
- * off inside a word, which the playground does not use).
+ * Which words of `text` the ML compressor kept. Its output is the kept words' original text in
+ * order; between two kept words it puts a line break exactly when the text has one between them
+ * (else a space, or the original gap when nothing between them was dropped). So each line of the
+ * output holds kept words of one line of the text, lines in order: each output line is matched to
+ * the first later text line holding its words in order, and the words within it likewise. Where
+ * a repeated word could be either occurrence in a line, the first one is shown kept.
+ * Returns runs `[kind, text]` covering `text` exactly, kind 'kept', 'dropped' or 'space'
+ * (whitespace between a kept and a dropped run; whitespace between two words of one kind stays in
+ * their run), and the counts; or null when the output cannot be matched that way (force tokens
+ * split off inside a word, which the playground does not use).
  */
 export function alignWords(text, compressed) {
-  const out = words(compressed);
+  const parts = text.match(WORD_OR_SPACE) ?? [];
+  // The text's lines, each as the indices (into parts) of its words.
+  const lines = [[]];
+  parts.forEach((p, i) => {
+    if (!SPACE.test(p)) lines[lines.length - 1].push(i);
+    else for (let n = p.split('\n').length - 1; n > 0; n--) lines.push([]);
+  });
+  const keep = new Set();
+  let line = 0;
+  for (const outLine of compressed.split('\n')) {
+    const want = words(outLine);
+    if (want.length === 0) continue;
+    let hit = null;
+    for (; line < lines.length && hit === null; line++) hit = subsequence(want, lines[line], parts);
+    if (hit === null) return null;
+    for (const i of hit) keep.add(i);
+  }
   const runs = [];
-  let k = 0;
   let kept = 0;
   let dropped = 0;
   let gap = null; // whitespace waiting to join the next word's run or stand alone
-  for (const part of text.match(WORD_OR_SPACE) ?? []) {
+  parts.forEach((part, i) => {
     if (SPACE.test(part)) {
       gap = part;
-      continue;
+      return;
     }
-    const kind = k < out.length && out[k] === part ? 'kept' : 'dropped';
-    if (kind === 'kept') {
-      k++;
-      kept++;
-    } else {
-      dropped++;
-    }
+    const kind = keep.has(i) ? 'kept' : 'dropped';
+    if (kind === 'kept') kept++;
+    else dropped++;
     const last = runs[runs.length - 1];
     if (last && last[0] === kind) {
       last[1] += (gap ?? '') + part;
@@ -352,8 +366,16 @@ export function alignWords(text, compressed) {
       runs.push([kind, part]);
     }
     gap = null;
-  }
+  });
   if (gap !== null) runs.push(['space', gap]);
-  if (k < out.length) return null;
   return { runs, kept, dropped };
+}
+
+/** The first indices of `line` (into parts) whose words are `want` in order, or null. */
+function subsequence(want, line, parts) {
+  const hit = [];
+  for (const i of line) {
+    if (hit.length < want.length && parts[i] === want[hit.length]) hit.push(i);
+  }
+  return hit.length === want.length ? hit : null;
 }

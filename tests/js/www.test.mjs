@@ -317,6 +317,10 @@ test('the view: the ML panel\'s word alignment covers the input exactly', () => 
   assert.deepEqual(a.runs.filter(([k]) => k === 'kept').map(([, t]) => t), ['cat', 'the  mat.']);
   assert.deepEqual([a.kept, a.dropped], [3, 3]);
   assert.equal(alignWords('a b', 'c'), null);
+  // Line by line: the output's line break puts its "a" on the text's second line.
+  const byLine = alignWords('x a\na y\n', 'x\na\n');
+  assert.deepEqual(byLine.runs, [['kept', 'x'], ['space', ' '], ['dropped', 'a'], ['space', '\n'], ['kept', 'a'], ['space', ' '], ['dropped', 'y'], ['space', '\n']]);
+  assert.equal(alignWords('a b\nc', 'a\nb'), null);
   assert.deepEqual(words('a\u00a0b\u3000c \ufeffd'), ['a', 'b', 'c', '\ufeffd']);
 });
 
