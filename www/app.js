@@ -10,6 +10,7 @@ const SHOW_MAX = 300_000;
 /**
  * Request/reply over a worker: `call(type, args)` resolves with the worker's `{ id, ok: true }`
  * reply or rejects with its error; messages without an id go to `onEvent` (progress).
+ * `call.close(error)` stops the worker and rejects what is pending with `error`.
  */
 function connect(w, onEvent) {
   const pending = new Map();
@@ -24,13 +25,19 @@ function connect(w, onEvent) {
     if (data.ok) p.resolve(data);
     else p.reject(Object.assign(new Error(data.error.message), data.error));
   };
-  return (type, args = {}) => {
+  const call = (type, args = {}) => {
     const id = ++seq;
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject });
       w.postMessage({ id, type, ...args });
     });
   };
+  call.close = (error) => {
+    w.terminate();
+    for (const p of pending.values()) p.reject(error);
+    pending.clear();
+  };
+  return call;
 }
 
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
@@ -141,10 +148,11 @@ async function mlLoad() {
   mlError('');
   mlStatus('Loading the ml module and the default model…');
   const w = new Worker(new URL('./ml-worker.js', import.meta.url), { type: 'module' });
-  w.onerror = (e) => mlError(`The ML worker failed: ${e.message}`);
   const c = connect(w, (ev) => {
     if (ev.type === 'progress') showProgress(ev.loaded, ev.total);
   });
+  // A worker that fails outside a request (its script did not load) fails what is pending.
+  w.onerror = (e) => c.close(new Error(`the ML worker failed: ${e.message || 'its script did not load'}`));
   try {
     const r = await c('load', { total: mlInfo.bytes });
     showProgress(r.bytes, r.bytes);
@@ -154,7 +162,7 @@ async function mlLoad() {
     $('ml').dataset.loaded = 'true';
     mlStatus(`Loaded ${MB(r.bytes)} MB in ${(r.ms / 1000).toFixed(1)} s (engine ${r.version}). Choose a rate and compress.`);
   } catch (e) {
-    w.terminate();
+    c.close(e);
     $('ml-load').disabled = false;
     mlError(`Could not load the model: ${errText(e)}`);
     mlStatus('Failed to load.');
@@ -188,6 +196,7 @@ async function mlRun() {
   if ($('model').value.trim()) options.model = $('model').value.trim();
   mlError('');
   $('ml-run').disabled = true;
+  $('ml-cancel').disabled = false;
   $('ml').dataset.phase = 'running';
   mlStatus('Compressing in the ML worker (up to about a second per 512-token window)…');
   try {
@@ -198,13 +207,33 @@ async function mlRun() {
     $('ml').dataset.phase = 'done';
   } catch (e) {
     if (n !== mlRunNo) return;
-    $('ml').dataset.phase = 'error';
-    mlError(errText(e));
-    mlStatus('Failed.');
+    if (e.name === 'AbortError') {
+      $('ml').dataset.phase = 'cancelled';
+      mlStatus('Cancelled: the ML worker was stopped, and the model with it; load it again to compress.');
+    } else {
+      $('ml').dataset.phase = 'error';
+      mlError(errText(e));
+      mlStatus('Failed.');
+    }
   } finally {
     $('ml').dataset.run = String(n);
-    if (n === mlRunNo) $('ml-run').disabled = false;
+    if (n === mlRunNo) {
+      $('ml-run').disabled = !mlCall;
+      $('ml-cancel').disabled = true;
+    }
   }
+}
+
+/** Stops a running compression: the only way to stop wasm mid-call is to end its worker. */
+function mlCancel() {
+  if (!mlCall) return;
+  const c = mlCall;
+  mlCall = null;
+  $('ml').dataset.loaded = 'false';
+  $('ml-load').textContent = 'Load the model';
+  $('ml-load').disabled = false;
+  showProgress(0, mlInfo.bytes ?? 0);
+  c.close(new DOMException('cancelled', 'AbortError'));
 }
 
 function renderMlResult({ result: r, ms, words }, options) {
@@ -514,6 +543,7 @@ document.addEventListener('click', (e) => {
 $('run').addEventListener('click', () => run());
 $('ml-load').addEventListener('click', () => mlLoad());
 $('ml-run').addEventListener('click', () => mlRun());
+$('ml-cancel').addEventListener('click', () => mlCancel());
 $('ml-from-request').addEventListener('click', () => mlFromRequest());
 $('ml-rate').addEventListener('input', () => {
   $('ml-rate-value').textContent = Number($('ml-rate').value).toFixed(2);

@@ -447,6 +447,22 @@ test('the ML panel: loads the default model with progress, compresses at a rate,
     return { x: 0, y: b.top + window.scrollY - 8, width: 1200, height: b.height + 16 };
   });
   await page.screenshot({ path: join(artifacts, 'www-ml.png'), fullPage: true, clip });
+
+  // Cancel stops a long compression (the build log's text, ~18 windows) by ending the ML worker,
+  // and with it the model: the panel asks to load it again.
+  await page.fill('#ml-input', longest);
+  await page.click('#ml-run');
+  await page.waitForFunction(() => document.getElementById('ml').dataset.phase === 'running');
+  await page.click('#ml-cancel');
+  await page.waitForFunction(() => document.getElementById('ml').dataset.phase !== 'running', null, { timeout: 10_000 });
+  assert.equal(await page.getAttribute('#ml', 'data-phase'), 'cancelled');
+  assert.equal(await page.getAttribute('#ml', 'data-loaded'), 'false');
+  assert.deepEqual(
+    await page.evaluate(() => ['ml-load', 'ml-run', 'ml-cancel'].map((id) => document.getElementById(id).disabled)),
+    [false, true, true],
+  );
+  assert.match(await page.textContent('#ml-status'), /^Cancelled/);
+  assert.equal(await page.evaluate(() => document.getElementById('ml-error').hidden), true);
   assert.deepEqual(pageErrors, []);
 });
 
