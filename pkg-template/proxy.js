@@ -174,8 +174,8 @@ async function readBody(request, limit) {
     if (done) break;
     size += value.byteLength;
     if (size > limit) {
-      // Not cancelled: in Node that would reset the connection before the 413 is written. The
-      // host discards the rest (the Node server closes the connection after the answer).
+      // Not cancelled (in Node that destroys the socket under the answer): the host discards the
+      // rest, and the Node server closes the connection after the 413.
       reader.releaseLock();
       throw new BodyTooLarge();
     }

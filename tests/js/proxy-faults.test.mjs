@@ -11,9 +11,10 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { Miniflare } from 'miniflare';
+import { Agent } from 'undici';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { installPackage, importFrom, bundleWorker, WORKER_RULES } from './helpers.mjs';
@@ -113,6 +114,7 @@ before(async () => {
 });
 
 after(async () => {
+  await fresh.close();
   await T.node?.close();
   await T.workerd?.close();
   await upstream?.close();
@@ -124,12 +126,17 @@ after(async () => {
 const fault = (kind, extra = {}) => ({ 'x-test-fault': kind, ...extra });
 const small = (extra = {}) => ({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], ...extra });
 
+// A connection per request to miniflare: reusing one it is closing (after a deliberately failed
+// exchange) now and then failed a later request before it was sent (1 run in ~20).
+const fresh = new Agent({ pipelining: 0 });
+
 function post(base, { path = '/v1/chat/completions', key = KEY, headers = {}, body, signal } = {}) {
   return fetch(`${base}${path}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body),
     signal,
+    dispatcher: base === T.workerd?.main || base === T.workerd?.short ? fresh : undefined,
   });
 }
 
@@ -223,6 +230,20 @@ for (const target of ['node', 'workerd']) {
       assert.equal(got.text, rec.log.join('') + errorEvent('upstream_timeout', `the upstream provider sent nothing for ${TIMEOUT_MS} ms`), 'the events before the stall as they were, then the error event');
       assertAborted(target, got);
       assert.equal(await within(rec.done, 3000, 'upstream call closed'), 'closed');
+    }
+    // A stream that keeps sending (an SSE comment every TIMEOUT_MS / 4) outlives the timeout:
+    // the timer re-arms on every chunk.
+    {
+      const ctrl = new AbortController();
+      const r = await post(t().short, { headers: fault('drip', { 'x-test-interval-ms': String(TIMEOUT_MS / 4) }), body: small({ stream: true }), signal: ctrl.signal });
+      const reader = r.body.getReader();
+      const dec = new TextDecoder();
+      let text = '';
+      const t0 = Date.now();
+      while (Date.now() - t0 < TIMEOUT_MS * 2.5) text += dec.decode((await reader.read()).value, { stream: true });
+      ctrl.abort();
+      assert.ok(text.split(': still here').length > 4, text);
+      assert.ok(!text.includes('event: error'));
     }
     const s = await stats(t().short);
     assert.ok(s.requests.upstream_timeouts >= 4, JSON.stringify(s.requests));
@@ -439,6 +460,7 @@ for (const target of ['node', 'workerd']) {
     // Streamed (chunked, no length): 413 once the limit is passed, over a raw connection too.
     const chunked = await rawPost(`${t().short}/v1/chat/completions`, big);
     assert.equal(chunked.status, 413, chunked.body);
+    if (target === 'node') assert.equal(chunked.headers.connection, 'close', 'the rest of the upload is not read');
     assert.equal(JSON.parse(chunked.body).error.type, 'request_too_large');
     await stillServes(t().short);
 
@@ -556,6 +578,15 @@ test('node: the CLI (--log-file JSONL, stderr at debug) writes no key, whatever 
     await once(child, 'exit');
     const file = readFileSync(logFile, 'utf8');
     assert.match(file, /upstream timeout/);
+    for (const bad of ['-1', '1.5', 'soon']) {
+      const r = spawnSync(process.execPath, [cli, 'proxy', '--upstream-timeout-ms', bad], { encoding: 'utf8' });
+      assert.equal(r.status, 2, bad);
+      assert.match(r.stderr, /--upstream-timeout-ms must be a non-negative integer/);
+    }
+    const { ConfigurationError } = await importFrom(app, 'headroom-wasm/errors');
+    for (const bad of [{ upstreamTimeoutMs: -1 }, { upstreamTimeoutMs: '5' }, { maxBodyBytes: 1.5 }, { maxRetrieveRounds: NaN }]) {
+      assert.throws(() => px.createProxyHandler(bad), (e) => e instanceof ConfigurationError && e.code === 'invalid_value', JSON.stringify(bad));
+    }
     assert.match(file, /stream relay failed/);
     for (const text of [file, err]) {
       for (const k of [KEY, qkey, KEY.slice(5, 25), qkey.slice(5, 25)]) assert.ok(!text.includes(k), 'a key leaked');
@@ -615,7 +646,7 @@ function rawPost(url, body) {
     const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, 'transfer-encoding': 'chunked' } }, (res) => {
       let text = '';
       res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode, body: text }));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: text }));
       res.on('error', reject);
     });
     req.on('error', reject);
