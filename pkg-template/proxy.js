@@ -744,7 +744,7 @@ export function createProxyHandlerWith(init, options = {}) {
             const timeout = err instanceof UpstreamTimeout;
             if (timeout) stats.upstreamTimeouts += 1;
             log('error', 'stream relay failed', { ...base, error: String(err?.message ?? err) }, key);
-            failure = new StreamAborted(`headroom: the upstream stream broke off (${err?.message ?? err}); answer aborted`);
+            failure = new StreamAborted(`headroom: the upstream stream broke off (${redact(String(err?.message ?? err), key)}); answer aborted`);
             const type = timeout ? 'upstream_timeout' : 'upstream_incomplete';
             const message = timeout ? `the upstream provider sent nothing for ${timeoutMs} ms` : "the upstream provider's stream broke off";
             return controller.enqueue(enc.encode(`event: error\ndata: ${JSON.stringify({ type: 'error', error: { type, message } })}\n\n`));
