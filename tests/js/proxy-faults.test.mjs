@@ -472,6 +472,17 @@ for (const target of ['node', 'workerd']) {
       assert.equal(res.status, 400, String(bytes));
       assert.deepEqual(upstream.requests[n].raw, bytes);
     }
+    // A compressible request with one byte that is not UTF-8 (in the user's text): not re-encoded
+    // (which would replace that byte), forwarded as it came.
+    {
+      const text = JSON.stringify(openaiBody());
+      const at = Buffer.from(text).indexOf('What are the top 3?');
+      const bytes = Buffer.concat([Buffer.from(text).subarray(0, at), Buffer.from([0xff]), Buffer.from(text).subarray(at)]);
+      const n = upstream.requests.length;
+      const res = await post(t().main, { body: new Uint8Array(bytes) });
+      assert.equal(res.status, 200);
+      assert.deepEqual(upstream.requests[n].raw, bytes);
+    }
     // JSON of the wrong shape: fail open, forwarded as it came.
     const wrong = JSON.stringify({ model: 'gpt-4o', messages: 'not a list' });
     const w = await post(t().main, { body: wrong });
@@ -543,6 +554,12 @@ for (const target of ['node', 'workerd']) {
       // ... and the proxy's own endpoints.
       await (await fetch(`${t().main}/v1/compress${f.query ? `?key=${f.key}` : ''}`, { method: 'POST', headers: f.headers(f.key), body: JSON.stringify({ messages: openaiBody().messages }) })).text();
     }
+    // Two credentials at once (an SDK sending both headers): each is redacted, not just the first.
+    const second = 'proj-second-key-0f1e2d3c4b5a6978';
+    const both = await fetch(`${t().main}/v1/messages`, { method: 'POST', headers: { authorization: `Bearer ${forms[0].key}`, 'x-api-key': second, 'anthropic-version': '2023-06-01' }, body: JSON.stringify(forms[1].orphan(second)) });
+    assert.equal(both.headers.get('x-headroom-mode'), 'failed-open');
+    await both.text();
+    forms.push({ name: 'a second credential', key: second });
     const upstreamSaw = upstream.requests.slice(-40).map((r) => JSON.stringify(r.headers) + r.path).join('');
     const surfaces = {
       logs: t().logs(),
