@@ -247,6 +247,8 @@ for (const target of ['node', 'workerd']) {
     }
     const s = await stats(t().short);
     assert.ok(s.requests.upstream_timeouts >= 4, JSON.stringify(s.requests));
+    const m = await (await fetch(`${t().short}/metrics`)).text();
+    assert.equal(Number(/^headroom_upstream_timeouts_total (\d+)$/m.exec(m)[1]), s.requests.upstream_timeouts);
     await stillServes(t().short);
   });
 
@@ -403,6 +405,7 @@ for (const target of ['node', 'workerd']) {
     const after_ = (await stats(t().main)).requests;
     assert.equal(after_.upstream_errors, before.upstream_errors, 'a client leaving is not an upstream error');
     assert.equal(after_.client_closed - before.client_closed, 31, `client_closed ${before.client_closed} -> ${after_.client_closed}`);
+    assert.match(await (await fetch(`${t().main}/metrics`)).text(), new RegExp(`^headroom_client_closed_total ${after_.client_closed}$`, 'm'));
     // 31 aborted exchanges, each with a 10-minute upstream timer: none may outlive its exchange.
     const now = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     assert.ok(now <= timers + 2, `timers ${timers} -> ${now}`);
@@ -453,6 +456,7 @@ for (const target of ['node', 'workerd']) {
   test(`${target}: oversized and malformed request bodies`, async () => {
     const big = JSON.stringify(openaiBody({ items: 1500 }));
     assert.ok(big.length > MAX_BODY);
+    const tooLarge = (await stats(t().short)).requests.too_large;
     // Declared too large: 413 before reading it.
     const r = await post(t().short, { body: big });
     assert.equal(r.status, 413);
@@ -461,6 +465,8 @@ for (const target of ['node', 'workerd']) {
     const chunked = await rawPost(`${t().short}/v1/chat/completions`, big);
     assert.equal(chunked.status, 413, chunked.body);
     if (target === 'node') assert.equal(chunked.headers.connection, 'close', 'the rest of the upload is not read');
+    assert.equal((await stats(t().short)).requests.too_large, tooLarge + 2);
+    assert.match(await (await fetch(`${t().short}/metrics`)).text(), new RegExp(`^headroom_requests_too_large_total ${tooLarge + 2}$`, 'm'));
     assert.equal(JSON.parse(chunked.body).error.type, 'request_too_large');
     await stillServes(t().short);
 
