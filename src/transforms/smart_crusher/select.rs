@@ -273,7 +273,8 @@ pub fn select(items: &[Value], query: &str, cfg: &SmartCrusherConfig, max_items:
     if max_score > 0.0 {
         for (i, s) in scores.iter().enumerate() {
             if *s > 0.0 && *s >= cfg.relevance.relevance_threshold * max_score {
-                ranked.push((s / max_score, i, 1));
+                // Above structural outliers (4.0): what the query asks about comes first.
+                ranked.push((4.5 + s / max_score, i, 1));
             }
         }
     }
