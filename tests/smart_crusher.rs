@@ -399,3 +399,16 @@ fn map_and_bucket_tables_decode_by_hand() {
     let bad = "#headroom-table v1\n\"@table:1\"\n@table:1 {1} [\"t\"]\n3,\"a\"";
     assert!(decode_table(bad).is_err(), "a map row starts with its key");
 }
+
+#[test]
+fn schema_properties_are_never_dropped() {
+    let props: serde_json::Map<String, Value> = (0..40).map(|i| (format!("Param{i}"), json!({"type": "string", "description": format!("parameter {i}")}))).collect();
+    let tools: Vec<Value> = (0..30)
+        .map(|t| json!({"type": "function", "function": {"name": format!("Op{t}"), "description": "an operation", "parameters": {"type": "object", "properties": props.clone(), "required": ["Param0"]}}}))
+        .collect();
+    let r = run("which parameters does Op7 need?", &Value::Array(tools));
+    let kept = r.kept();
+    for t in kept.as_array().unwrap().iter().filter(|t| t.is_object()) {
+        assert_eq!(t["function"]["parameters"]["properties"].as_object().unwrap().len(), 40, "every parameter stays");
+    }
+}

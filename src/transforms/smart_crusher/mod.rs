@@ -125,7 +125,13 @@ fn has_cuttable(v: &Value, max_items: usize, cfg: &SmartCrusherConfig, depth: us
                 || a.iter().any(|x| has_cuttable(x, max_items, cfg, depth + 1))
         }
         Value::Object(o) => {
-            is_big_map(o, max_items, cfg) || o.values().any(|x| has_cuttable(x, max_items, cfg, depth + 1))
+            is_big_map(o, max_items, cfg)
+                || o.iter().any(|(k, x)| match x {
+                    Value::Object(inner) if SCHEMA_MAPS.contains(&k.as_str()) => {
+                        inner.values().any(|y| has_cuttable(y, max_items, cfg, depth + 2))
+                    }
+                    _ => has_cuttable(x, max_items, cfg, depth + 1),
+                })
         }
         Value::String(s) => s.len() > LONG_BASE64,
         _ => false,
@@ -175,8 +181,17 @@ fn shrink(v: &mut Value, p: &CrushParams<'_>, hash: &str, depth: usize) -> bool 
             if is_big_map(o, p.max_items, p.config) {
                 changed |= shrink_map(o, p, hash);
             }
-            for val in o.values_mut() {
-                changed |= shrink(val, p, hash, depth + 1);
+            for (key, val) in o.iter_mut() {
+                match val {
+                    // A JSON Schema's `properties` (a tool's parameters) is a definition, not
+                    // data: its entries are never dropped, only what is inside them is reduced.
+                    Value::Object(inner) if SCHEMA_MAPS.contains(&key.as_str()) => {
+                        for v in inner.values_mut() {
+                            changed |= shrink(v, p, hash, depth + 2);
+                        }
+                    }
+                    _ => changed |= shrink(val, p, hash, depth + 1),
+                }
             }
             changed
         }
@@ -199,6 +214,9 @@ fn shrink(v: &mut Value, p: &CrushParams<'_>, hash: &str, depth: usize) -> bool 
         _ => false,
     }
 }
+
+/// Keys whose object value is a JSON Schema map of definitions, never reduced as a map.
+const SCHEMA_MAPS: &[&str] = &["properties", "patternProperties", "definitions", "$defs"];
 
 /// A flat map with more keys than this is reduced like an array even when its values are not
 /// records (a config map, a translation table, counters by name).
