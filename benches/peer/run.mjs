@@ -59,7 +59,8 @@ const ex = {
   grep_output: { kind: 'search', facts: (b) => grepDe(b.messages[2].content[0].content) },
   json_api: { kind: 'json', facts: () => ['serde_json', '1.0.154'] },
   long_chat: { kind: 'chat', facts: (b) => [b.messages[0].content, b.messages.at(-1).content] },
-  system_date: { kind: 'chat', facts: (b) => ["Today's date is 2025-11-21", b.messages[0].content] },
+  // The peer takes no Anthropic `system`: only the messages go to both sides.
+  system_date: { kind: 'chat', facts: (b) => [b.messages[0].content] },
 };
 const inputs = readdirSync(join(root, 'examples'))
   .filter((f) => f.endsWith('.json'))
