@@ -233,6 +233,25 @@ mod tests {
     }
 
     #[test]
+    fn awkward_inputs_join_back() {
+        let inputs = [
+            "",
+            "```",
+            "```\n```",
+            "   ```json\n{\"é\": \"ü\"}\n   ```\r\nafter\r\n",
+            "text\n{\"a\":\n\"é€\" oops\n}\n[1,\n2]\n",
+            "~~~\n```\n~~~\n```\n",
+            "\u{1F600}\n```\u{1F600}\nx\n```\n{\n}\n",
+            "[\n{\"a\": [\n1]}\n] trailing\n[2,\n3]\nend",
+        ];
+        for doc in inputs {
+            if let Some(parts) = split(doc) {
+                assert_eq!(join(&parts), doc, "{doc:?}");
+            }
+        }
+    }
+
+    #[test]
     fn bracket_lines_stay_linear() {
         // Each failed attempt is charged to a budget of a few times the input's size.
         let doc = "[\n".repeat(20_000) + "text";
