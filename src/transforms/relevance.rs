@@ -66,6 +66,8 @@ pub fn query_identifiers(query: &str) -> Vec<String> {
             push(tok); // ids, UUIDs, versions, hostnames, numbers
         } else if has_alpha && tok.contains('_') {
             push(tok); // snake_case identifiers
+        } else if has_alpha && tok.len() >= 5 && tok.split('-').filter(|p| !p.is_empty()).count() >= 2 {
+            push(tok); // kebab-case names (packages, hosts, regions)
         }
     }
     out
@@ -244,8 +246,8 @@ mod tests {
 
     #[test]
     fn identifiers_from_queries() {
-        let ids = query_identifiers("what happened to order ord_8812 and user bob@example.com on api.example.com? see \"disk full\" 550e8400-e29b-41d4-a716-446655440000 port 8080");
-        for want in ["ord_8812", "bob@example.com", "api.example.com", "disk full", "550e8400-e29b-41d4-a716-446655440000", "8080"] {
+        let ids = query_identifiers("what happened to order ord_8812 and user bob@example.com on api.example.com? see \"disk full\" 550e8400-e29b-41d4-a716-446655440000 port 8080 in us-east-1 with regex-syntax");
+        for want in ["us-east-1", "regex-syntax", "ord_8812", "bob@example.com", "api.example.com", "disk full", "550e8400-e29b-41d4-a716-446655440000", "8080"] {
             assert!(ids.iter().any(|i| i == want), "{want} missing from {ids:?}");
         }
         assert!(!ids.iter().any(|i| i == "what"));

@@ -346,7 +346,9 @@ pub fn compress(content: &str, query: &str, config: &SearchConfig) -> TextCompre
             if !file_kept.get(fi).copied().unwrap_or(false) {
                 continue;
             }
-            let cap = if named_in(&query_lower, path) { per_file * config.named_file_factor.max(1) } else { per_file };
+            // A file the query names keeps its matches up to the full per-file cap times the
+            // factor, however many other files share the budget: it is what was asked about.
+            let cap = if named_in(&query_lower, path) { per_file.max(config.max_per_file) * config.named_file_factor.max(1) } else { per_file };
             let match_idx: Vec<usize> = (0..rows.len()).filter(|&i| rows.get(i).is_some_and(|r| r.is_match)).collect();
             let mut chosen: Vec<usize> = Vec::new();
             if let (Some(&first), Some(&last)) = (match_idx.first(), match_idx.last()) {
