@@ -45,6 +45,10 @@ const PROSE: &[&str] = &[include_str!("fixtures/text/prose_man_grep.txt"), inclu
 const WORDS: &[&str] = &[
     "the", "build", "failed", "again", "why", "does", "serde_json", "parse", "this", "error", "in", "src/main.rs", "line",
     "42", "please", "check", "which", "version", "we", "use", "naïve", "café", "日本語", "🙏", "id", "7", "latest", "log",
+    // JSON-significant and look-alike text: quotes, backslashes, control characters, markup, and
+    // a marker the engine never made (it must be left alone, never taken for one of its own).
+    "\"quoted\"", "C:\\Users\\x", "tab\there", "<b>bold</b>", "\u{0}",
+    "[headroom: 3 rows omitted; retrieve the original with headroom_retrieve hash=0123456789abcdef01234567]",
 ];
 
 /// xorshift64: small, fast, the same sequence on every target.
