@@ -6,9 +6,13 @@
 // objects, build logs, grep output, diffs, prose (slices of the real tool outputs in
 // tests/fixtures/text) and small outputs. Each is rendered as an OpenAI, Anthropic and Google
 // request and compressed under two configs: the defaults, and an eager one (a small context
-// limit so RollingWindow drops turns, CacheAligner `rewrite`, low compressor thresholds).
+// limit so RollingWindow drops turns, CacheAligner `rewrite`, low compressor thresholds), and the
+// eager one again with half the messages declared frozen; some Anthropic requests carry a
+// `cache_control` breakpoint of their own.
 // Checked on every result:
 // - the output parses as the same provider's format, and its shape is detected as that provider;
+// - the frozen prefix (up to the last cache breakpoint, or `frozenMessages`) is unchanged, byte
+//   for byte, unless RollingWindow could fit the request no other way and warned;
 // - every tool call keeps its result and every result its call; Anthropic and Google turns
 //   alternate, starting with a user turn;
 // - user and assistant text, tool-call arguments and the system prompt are unchanged, unless a
@@ -145,6 +149,8 @@ struct Gen {
     system: Option<String>,
     steps: Vec<Step>,
     bare: bool,
+    /// Anthropic: the user step that carries a `cache_control` breakpoint (a cached prefix).
+    breakpoint: Option<usize>,
 }
 
 fn generate(r: &mut Rng) -> Gen {
@@ -186,7 +192,9 @@ fn generate(r: &mut Rng) -> Gen {
             steps.push(Step::AssistantText(r.words(len)));
         }
     }
-    Gen { system, steps, bare: r.chance(20) }
+    let users: Vec<usize> = steps.iter().enumerate().filter(|(_, s)| matches!(s, Step::User { .. })).map(|(i, _)| i).collect();
+    let breakpoint = if r.chance(30) { Some(*r.pick(&users)) } else { None };
+    Gen { system, steps, bare: r.chance(20), breakpoint }
 }
 
 const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGBgAAAABQABXvMqGgAAAABJRU5ErkJggg==";
@@ -226,8 +234,11 @@ fn render(g: &Gen, p: Provider) -> Value {
         }
         Provider::Anthropic => {
             let mut msgs = Vec::new();
-            for step in &g.steps {
+            for (si, step) in g.steps.iter().enumerate() {
                 match step {
+                    Step::User { text, .. } if g.breakpoint == Some(si) => msgs.push(json!({"role": "user", "content": [
+                        {"type": "text", "text": text, "cache_control": {"type": "ephemeral"}}
+                    ]})),
                     Step::User { text, image: false } => msgs.push(json!({"role": "user", "content": text})),
                     Step::User { text, image: true } => msgs.push(json!({"role": "user", "content": [
                         {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}},
@@ -370,6 +381,15 @@ fn check(label: &str, text: &str, p: Provider, config: &Config, opts: &RequestOp
         }
     }
 
+    // The frozen prefix (up to the last cache breakpoint, or `frozenMessages`) is byte for byte
+    // what came in, unless RollingWindow could fit the request no other way (and warned).
+    let frozen = conv_in.clone().freeze_prefix(opts.frozen_messages.unwrap_or(0) as usize);
+    if !r.warnings.iter().any(|w| w.contains("frozen")) {
+        for (i, m) in conv_in.messages.iter().take(frozen).enumerate() {
+            assert_eq!(conv_out.messages.get(i).map(|o| &o.raw), Some(&m.raw), "{label}: frozen message {i} changed");
+        }
+    }
+
     // System prompt: unchanged unless CacheAligner's rewrite ran (and says so).
     let system = |c: &Conversation| -> Vec<Fixed> { c.messages.iter().filter(|m| m.role.is_instruction()).map(fixed).collect() };
     if system(&conv_in) != system(&conv_out) {
@@ -494,7 +514,8 @@ fn cases() -> usize {
     24
 }
 
-/// Defaults, and an eager config under which every transform fires on these sizes.
+/// Defaults; an eager config under which every transform fires on these sizes; the eager config
+/// with the first half of the messages declared frozen (`frozenMessages`).
 fn configs() -> Vec<(&'static str, Config, RequestOptions)> {
     let eager = Config::from_json(
         r#"{"modelContextLimits":{"prop-small":4000},"outputBufferTokens":500,
@@ -504,7 +525,8 @@ fn configs() -> Vec<(&'static str, Config, RequestOptions)> {
     .expect("eager config");
     vec![
         ("default", Config::default(), RequestOptions::default()),
-        ("eager", eager, RequestOptions { model: Some("prop-small".into()), ..Default::default() }),
+        ("eager", eager.clone(), RequestOptions { model: Some("prop-small".into()), ..Default::default() }),
+        ("frozen", eager, RequestOptions { model: Some("prop-small".into()), ..Default::default() }),
     ]
 }
 
@@ -514,7 +536,12 @@ fn run(provider: Provider, seed: u64) {
     for case in 0..cases() {
         let g = generate(&mut r);
         let text = render(&g, provider).to_string();
-        for (name, config, opts) in configs() {
+        for (name, config, mut opts) in configs() {
+            if name == "frozen" {
+                // A caller-declared cached prefix: the first half of the messages.
+                let n = Conversation::parse(serde_json::from_str(&text).expect("JSON"), Some(provider)).expect("parses").messages.len();
+                opts.frozen_messages = Some((n / 2) as u64);
+            }
             let label = format!("{provider:?} case {case} ({name})");
             fired.extend(check(&label, &text, provider, &config, &opts));
         }
