@@ -74,3 +74,17 @@ fn cache_breakpoints_count_the_retrieve_tool_added_in_the_same_pass() {
     assert_eq!(twice.request.expect("body").to_string(), once_text, "compress(compress(x)) != compress(x)");
     assert!(once_text.contains("cache_control"), "the breakpoint belongs in the first pass: {once_text}");
 }
+
+/// Found by the `markers` fuzz target (on its own seed: a marker whose summary quotes another
+/// marker): `find_markers` looked for the `[headroom:` opening only after the previous `hash=`,
+/// so the outer marker's hash was not found.
+#[test]
+fn a_marker_whose_summary_names_a_hash_is_still_found() {
+    let inner = "x [headroom: 3 of 9 items omitted; retrieve the original with headroom_retrieve hash=0123456789abcdef01234567] y\n";
+    let h = content_hash(inner);
+    let m = headroom::marker(inner, &h);
+    assert_eq!(headroom::find_markers(&m), vec!["0123456789abcdef01234567".to_string(), h]);
+    // Unchanged: a hash with no marker opening before it, or one followed by more hex, is none.
+    assert!(headroom::find_markers("hash=0123456789abcdef01234567 without a marker").is_empty());
+    assert!(headroom::find_markers("[headroom: x hash=0123456789abcdef012345678]").is_empty());
+}

@@ -40,18 +40,20 @@ pub fn marker(summary: &str, hash: &str) -> String {
 pub fn find_markers(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let needle = "hash=";
-    let mut rest = text;
-    while let Some(i) = rest.find(needle) {
-        let after = &rest[i + needle.len()..];
+    let mut from = 0;
+    while let Some(i) = text.get(from..).and_then(|rest| rest.find(needle)).map(|i| from + i) {
+        let after = text.get(i + needle.len()..).unwrap_or("");
         let candidate: String = after.chars().take(HASH_LEN).collect();
-        let before = &rest[..i];
+        // The marker's opening may lie before an earlier `hash=` (a summary that mentions one),
+        // so look back over the whole text, not just since the previous match.
+        let before = text.get(..i).unwrap_or("");
         if is_hash(&candidate)
-            && !after[HASH_LEN.min(after.len())..].starts_with(|c: char| c.is_ascii_hexdigit())
-            && before.rfind("[headroom:").is_some()
+            && !after.get(HASH_LEN..).unwrap_or("").starts_with(|c: char| c.is_ascii_hexdigit())
+            && before.contains("[headroom:")
         {
             out.push(candidate);
         }
-        rest = &rest[i + needle.len()..];
+        from = i + needle.len();
     }
     out
 }
