@@ -453,7 +453,7 @@ impl Transform for CacheAligner {
                 _ => stable,
             };
             if let Some(m) = conv.messages.get_mut(mi) {
-                if m.blocks.get(bi).is_some_and(|b| b.text != new_text) {
+                if m.blocks.get(bi).is_some_and(|b| *b.text != new_text) {
                     changed |= m.set_block_text(bi, new_text);
                 }
             }

@@ -271,17 +271,18 @@ pub fn compress(content: &str, query: &str, config: &SearchConfig) -> TextCompre
     // Scores for every match row.
     let q = query_terms(query);
     let query_lower = query.to_lowercase();
-    let mut docs: Vec<Vec<String>> = Vec::new();
-    for p in &parsed.pieces {
-        if let Piece::File { rows, .. } = p {
-            for r in rows.iter().filter(|r| r.is_match) {
-                let mut t = Vec::new();
-                terms(r.text, &mut t);
-                docs.push(t);
-            }
-        }
-    }
-    let bm = Bm25::new(&q, &docs);
+    let docs = parsed.pieces.iter().flat_map(|p| match p {
+        Piece::File { rows, .. } => rows.as_slice(),
+        Piece::Other(_) => &[],
+    });
+    let bm = Bm25::new(
+        &q,
+        docs.filter(|r| r.is_match).map(|r| {
+            let mut t = Vec::new();
+            terms(r.text, &mut t);
+            t
+        }),
+    );
 
     // keep[piece][row]
     let mut keep: Vec<Vec<bool>> = parsed
@@ -304,9 +305,9 @@ pub fn compress(content: &str, query: &str, config: &SearchConfig) -> TextCompre
             if let Piece::File { rows, .. } = p {
                 for r in rows {
                     if r.is_match {
-                        let doc = docs.get(di).map(Vec::as_slice).unwrap_or(&[]);
+                        let score = bm.score(di);
                         di += 1;
-                        s.push(bm.score(doc) + if has_error_word(r.text) { 1.5 } else { 0.0 });
+                        s.push(score + if has_error_word(r.text) { 1.5 } else { 0.0 });
                     } else {
                         s.push(f64::NEG_INFINITY);
                     }

@@ -268,7 +268,7 @@ pub fn select(items: &[Value], query: &str, cfg: &SmartCrusherConfig, max_items:
     }
     let terms: Vec<u64> = query_terms(query).iter().flat_map(|t| word_ids(t)).collect();
     let bm = Bm25::with_params(&terms, &docs, cfg.relevance.bm25_k1, cfg.relevance.bm25_b);
-    let scores: Vec<f64> = docs.iter().map(|d| bm.score(d)).collect();
+    let scores: Vec<f64> = (0..docs.len()).map(|d| bm.score(d)).collect();
     let max_score = scores.iter().copied().fold(0.0, f64::max);
     if max_score > 0.0 {
         for (i, s) in scores.iter().enumerate() {
