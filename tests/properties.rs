@@ -336,9 +336,9 @@ fn fixed(m: &headroom::message::Message) -> Fixed {
             BlockKind::ToolResult => results.push(tool_key(b)),
             BlockKind::Text => match blocks.last_mut() {
                 Some((k, t, None)) if k == "Text" => t.push_str(&b.text),
-                _ => blocks.push(("Text".to_string(), b.text.clone(), None)),
+                _ => blocks.push(("Text".to_string(), b.text.to_string(), None)),
             },
-            k => blocks.push((format!("{k:?}"), b.text.clone(), tool_key(b))),
+            k => blocks.push((format!("{k:?}"), b.text.to_string(), tool_key(b))),
         }
     }
     Fixed { role: m.role, blocks, results }
@@ -386,7 +386,7 @@ fn check(label: &str, text: &str, p: Provider, config: &Config, opts: &RequestOp
     let frozen = conv_in.clone().freeze_prefix(opts.frozen_messages.unwrap_or(0) as usize);
     if !r.warnings.iter().any(|w| w.contains("frozen")) {
         for (i, m) in conv_in.messages.iter().take(frozen).enumerate() {
-            assert_eq!(conv_out.messages.get(i).map(|o| &o.raw), Some(&m.raw), "{label}: frozen message {i} changed");
+            assert_eq!(conv_out.messages.get(i).map(|o| o.to_value()), Some(m.to_value()), "{label}: frozen message {i} changed");
         }
     }
 
@@ -442,13 +442,13 @@ fn check(label: &str, text: &str, p: Provider, config: &Config, opts: &RequestOp
             Err(e) => panic!("{label}: the dropped messages' original does not parse: {e}"),
         };
         for m in &dropped {
-            assert!(stored_fixed.contains(&fixed(m)), "{label}: a dropped message is not in any marker's original: {}", short(&m.raw.to_string()));
+            assert!(stored_fixed.contains(&fixed(m)), "{label}: a dropped message is not in any marker's original: {}", short(&m.to_value().to_string()));
         }
     }
 
     // Tool outputs: unchanged, lossless, or marked with a hash that retrieves the exact original.
     let results = |m: &headroom::message::Message| -> Vec<String> {
-        m.blocks.iter().filter(|b| b.kind == BlockKind::ToolResult).map(|b| b.text.clone()).collect()
+        m.blocks.iter().filter(|b| b.kind == BlockKind::ToolResult).map(|b| b.text.to_string()).collect()
     };
     for (m_in, m_out) in &pairs {
       for (original, after) in results(m_in).iter().zip(results(m_out)) {
