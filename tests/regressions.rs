@@ -86,5 +86,18 @@ fn a_marker_whose_summary_names_a_hash_is_still_found() {
     assert_eq!(headroom::find_markers(&m), vec!["0123456789abcdef01234567".to_string(), h]);
     // Unchanged: a hash with no marker opening before it, or one followed by more hex, is none.
     assert!(headroom::find_markers("hash=0123456789abcdef01234567 without a marker").is_empty());
-    assert!(headroom::find_markers("[headroom: x hash=0123456789abcdef012345678]").is_empty());
+    assert!(headroom::find_markers("[headroom: x; retrieve the original with headroom_retrieve hash=0123456789abcdef012345678]").is_empty());
+}
+
+/// Found by the `request_openai` fuzz target (seeded with examples/long_chat.json, whose messages
+/// quote this crate's source) after the fix above: a `[headroom:` anywhere earlier made any
+/// later `hash=<24 hex>` count as a marker: here one in quoted source code, once RollingWindow's
+/// marker message came before it, so the output named a "marker" nothing was stored under. A
+/// marker is now its whole tail, up to the `]`.
+#[test]
+fn text_that_mentions_a_hash_is_not_a_marker() {
+    let quoted = r#"[headroom: 2 rows omitted; retrieve the original with headroom_retrieve hash=00cf9639b969a55b6e8641cc]
+        assert!(find_markers("hash=0123456789abcdef01234567 without a marker").is_empty());"#;
+    assert_eq!(headroom::find_markers(quoted), vec!["00cf9639b969a55b6e8641cc".to_string()]);
+    assert!(headroom::find_markers("[headroom: see hash=0123456789abcdef01234567]").is_empty());
 }

@@ -36,24 +36,24 @@ pub fn marker(summary: &str, hash: &str) -> String {
     format!("[headroom: {summary}; retrieve the original with {RETRIEVE_TOOL_NAME} hash={hash}]")
 }
 
-/// Every hash named by a marker in `text`, in order of appearance.
+/// Every hash named by a marker in `text`, in order of appearance. A marker is what `marker`
+/// writes: `[headroom: ` somewhere before `; retrieve the original with headroom_retrieve hash=`,
+/// then exactly 24 lowercase hex digits and `]`. The whole tail is matched, not just `hash=`, so
+/// text that merely mentions a hash (source code, logs) is never taken for a marker, and a
+/// summary may itself quote a marker.
 pub fn find_markers(text: &str) -> Vec<String> {
+    const TAIL: &str = "; retrieve the original with headroom_retrieve hash=";
     let mut out = Vec::new();
-    let needle = "hash=";
-    let mut from = 0;
-    while let Some(i) = text.get(from..).and_then(|rest| rest.find(needle)).map(|i| from + i) {
-        let after = text.get(i + needle.len()..).unwrap_or("");
-        let candidate: String = after.chars().take(HASH_LEN).collect();
-        // The marker's opening may lie before an earlier `hash=` (a summary that mentions one),
-        // so look back over the whole text, not just since the previous match.
-        let before = text.get(..i).unwrap_or("");
-        if is_hash(&candidate)
-            && !after.get(HASH_LEN..).unwrap_or("").starts_with(|c: char| c.is_ascii_hexdigit())
-            && before.contains("[headroom:")
-        {
-            out.push(candidate);
+    let Some(first_open) = text.find("[headroom:") else { return out };
+    let mut from = first_open;
+    while let Some(i) = text.get(from..).and_then(|rest| rest.find(TAIL)).map(|i| from + i) {
+        let after = text.get(i + TAIL.len()..).unwrap_or("");
+        if let Some(candidate) = after.get(..HASH_LEN) {
+            if is_hash(candidate) && after.get(HASH_LEN..).is_some_and(|r| r.starts_with(']')) {
+                out.push(candidate.to_string());
+            }
         }
-        from = i + needle.len();
+        from = i + TAIL.len();
     }
     out
 }
