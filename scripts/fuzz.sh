@@ -100,12 +100,16 @@ for t in $targets; do
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1 || true)
   cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | awk '{print $2}' || true)
   corpus=$(ls "fuzz/corpus/$t" | wc -l)
-  new=$(( $(ls "fuzz/artifacts/$t" | wc -l) - before ))
-  names=$(ls -t "fuzz/artifacts/$t" | head -n "$new" | tr '\n' ' ')
+  fresh=$(ls -t "fuzz/artifacts/$t" | head -n "$(( $(ls "fuzz/artifacts/$t" | wc -l) - before ))")
+  # Findings: crashes (panics, sanitizer reports), timeouts (-timeout), out-of-memory. Slow units
+  # (over 10 s) are listed apart: under ASan the first input also pays tiktoken's start-up.
+  names=$(echo "$fresh" | grep -E '^(crash|timeout|oom|leak)-' | tr '\n' ' ' || true)
+  slow=$(echo "$fresh" | grep -c '^slow-unit-' || true)
+  new=$(echo "$names" | wc -w)
   total_runs=$(( total_runs + ${runs:-0} ))
   total_findings=$(( total_findings + new ))
-  rows+=("| \`$t\` | $secs | ${runs:-?} | ${cov:-?} | $corpus | $new${names:+ ($names)} |")
-  echo "[fuzz] $t: ${runs:-?} runs, coverage ${cov:-?}, $new findings"
+  rows+=("| \`$t\` | $secs | ${runs:-?} | ${cov:-?} | $corpus | $new${names:+ ($names)} | $slow |")
+  echo "[fuzz] $t: ${runs:-?} runs, coverage ${cov:-?}, $new findings, $slow slow units"
 done
 
 {
@@ -117,8 +121,8 @@ done
   echo "Seeds: \`tests/fixtures\` and \`examples\` (see the script); corpora grow across runs in \`fuzz/corpus/\`."
   echo "Every finding gets a regression test in \`tests/regressions.rs\` and a fix; see below."
   echo
-  echo "| target | seconds | executions | coverage (edges) | corpus | findings |"
-  echo "|---|---|---|---|---|---|"
+  echo "| target | seconds | executions | coverage (edges) | corpus | findings | slow units (> 10 s) |"
+  echo "|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
   echo
   echo "Total: $total_runs executions, $total_findings findings."
