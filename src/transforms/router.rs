@@ -88,10 +88,13 @@ pub fn compress_text(
     if r.compressed == content {
         return None;
     }
+    // The hash is known before storing (it is the content's), so the original is stored only
+    // once the result is known to save tokens: a stored original always has its marker in the
+    // output (and brings the retrieve tool), never a dangling one.
     let (compressed, hash) = if r.lossless {
         (r.compressed, None)
     } else {
-        let h = store(content)?;
+        let h = ccr::hash(content);
         let summary = format!("{} {} compressed to {}", r.original_count, r.unit, r.compressed_count);
         let sep = if r.compressed.ends_with('\n') || r.compressed.is_empty() { "" } else { "\n" };
         (format!("{}{sep}{}", r.compressed, ccr::marker(&summary, &h)), Some(h))
@@ -100,6 +103,11 @@ pub fn compress_text(
     let after = counter.count(&compressed);
     if after >= before {
         return None;
+    }
+    if let Some(h) = &hash {
+        if store(content).as_ref() != Some(h) {
+            return None;
+        }
     }
     Some(TextResult {
         compressed,

@@ -463,8 +463,9 @@ pub fn compress(content: &str, query: &str, config: &SearchConfig) -> TextCompre
 }
 
 /// Rebuilds flat `path:n:text` output from the heading layout (no notes), to prove a grouping
-/// lossless.
-fn flatten(grouped: &str, context_mode: bool) -> String {
+/// lossless (`context_mode`: the original had `-C` context, with `--` between groups). Public so
+/// tests can check the same proof from outside.
+pub fn flatten(grouped: &str, context_mode: bool) -> String {
     let mut out = String::with_capacity(grouped.len() * 2);
     let mut path: Option<&str> = None;
     let mut any_rows = false;
