@@ -20,6 +20,7 @@ Sequences are cached one per line in CACHE (resumable). Writes a JSON summary.
 Usage: python ml_quality.py VARIANTS.jsonl CACHE.jsonl SUMMARY.json [--limit N]
 """
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -35,6 +36,10 @@ BUCKETS = (256, 384, 512, 640, 768, 896, 1024, 1152)
 PRE, MID = "Compressed text:\n", "\n\nFull text:\n"
 METHODS = ("ml", "random", "text", "mlsize")
 RATES = ("0.5", "0.33")
+
+
+def sha(text):
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def paired_ci(a, b, n_boot=2000, seed=0):
@@ -65,10 +70,11 @@ def main():
     # Every (text, condition) sequence: ids, and where x's tokens start.
     jobs = []
     done = {}
+    # The cache is keyed by the compressed text too, so a changed compressor is scored afresh.
     if os.path.exists(args.cache):
         for l in open(args.cache, encoding="utf-8"):
             r = json.loads(l)
-            done[(r["id"], r["cond"])] = r
+            done[(r["id"], r["cond"], r.get("c_sha"))] = r
     originals = {}
     for row in rows:
         x_ids = tok.encode(row["text"]).ids[:MAX_X]
@@ -77,29 +83,30 @@ def main():
         for k, v in row["variants"].items():
             conds[k] = v["text"]
         for cond, c in conds.items():
-            if (row["id"], cond) in done:
+            key = (row["id"], cond, sha(c))
+            if key in done:
                 continue
             prefix = [bos] + tok.encode(PRE + c + MID).ids
-            jobs.append((row["id"], cond, prefix + x_ids, len(prefix)))
+            jobs.append((key, prefix + x_ids, len(prefix)))
     print(f"teacher loaded in {time.time() - t0:.0f}s; {len(jobs)} sequences to score, {len(done)} cached", flush=True)
 
     if jobs:
         fwd = make_forward(cfg, w)
-        jobs.sort(key=lambda j: len(j[2]))
+        jobs.sort(key=lambda j: len(j[1]))
         t0, n_tok = time.time(), 0
         with open(args.cache, "a", encoding="utf-8") as cache:
             for i in range(0, len(jobs), args.batch):
                 part = jobs[i:i + args.batch]
-                n = max(len(j[2]) for j in part)
+                n = max(len(j[1]) for j in part)
                 S = next((b for b in BUCKETS if b >= n), n)
                 ids = np.full((args.batch, S), bos, np.int32)  # right padding: causal, so harmless
                 for r, j in enumerate(part):
-                    ids[r, :len(j[2])] = j[2]
+                    ids[r, :len(j[1])] = j[1]
                 su = np.asarray(fwd(ids))  # su[:, t] = surprisal of token t + 1
-                for r, (tid, cond, seq, xs) in enumerate(part):
+                for r, ((tid, cond, c_sha), seq, xs) in enumerate(part):
                     s = su[r, xs - 1:len(seq) - 1]
-                    cache.write(json.dumps({"id": tid, "cond": cond, "nll_sum": float(s.sum()), "n": int(len(s)),
-                                            "prefix_tokens": xs}) + "\n")
+                    cache.write(json.dumps({"id": tid, "cond": cond, "c_sha": c_sha, "nll_sum": float(s.sum()),
+                                            "n": int(len(s)), "prefix_tokens": xs}) + "\n")
                     n_tok += len(seq)
                 cache.flush()
                 if (i // args.batch) % 20 == 0:
@@ -107,9 +114,17 @@ def main():
                     print(f"{i + len(part)}/{len(jobs)} sequences, {n_tok / max(el, 1e-9):.0f} tok/s, {el:.0f}s", flush=True)
         for l in open(args.cache, encoding="utf-8"):
             r = json.loads(l)
-            done[(r["id"], r["cond"])] = r
+            done[(r["id"], r["cond"], r.get("c_sha"))] = r
 
-    # Summary.
+    # Summary: each text's current conditions.
+    texts_of = {}
+    for row in rows:
+        conds = {"none": "", "full": row["text"], **{k: v["text"] for k, v in row["variants"].items()}}
+        for cond, c in conds.items():
+            r = done.get((row["id"], cond, sha(c)))
+            if r is not None:
+                texts_of[(row["id"], cond)] = r
+    done = texts_of
     ids = [r["id"] for r in rows if all((r["id"], c) in done for c in ["none", "full"] + list(r["variants"]))]
     by_id = {r["id"]: r for r in rows}
     nll = lambda tid, cond: done[(tid, cond)]["nll_sum"] / max(done[(tid, cond)]["n"], 1)  # noqa: E731
@@ -145,6 +160,24 @@ def main():
             d, lo, hi = paired_ci(a, b)
             out["conditions"][f"{mine}@{rate}"][f"vs_{other}"] = {
                 "mean_diff_per_text": d, "ci95": [lo, hi], "ml_better_share": float(np.mean(np.array(a) < np.array(b)))}
+    # Rate adherence and digits over every text in the variants file (no teacher needed).
+    all_rows = [json.loads(l) for l in open(args.variants, encoding="utf-8")]
+    out["all_texts"] = {"texts": len(all_rows)}
+    for rate in RATES:
+        for m in ("ml", "random", "text"):
+            cond = f"{m}@{rate}"
+            v = [(r["variants"][cond], r["original_tokens"]) for r in all_rows]
+            err = np.array([x["tokens"] / max(o, 1) - float(rate) for x, o in v])
+            free = [abs(e) <= 0.02 for e, (x, _) in zip(err, v) if not x["warnings"]]
+            out["all_texts"][cond] = {
+                "within_2pct": float(np.mean(np.abs(err) <= 0.02)),
+                "texts_with_warning": int(sum(1 for x, _ in v if x["warnings"])),
+                "within_2pct_no_warning": float(np.mean(free)) if free else None,
+                "abs_rate_error_mean_no_warning": float(np.mean([abs(e) for e, (x, _) in zip(err, v) if not x["warnings"]])) if free else None,
+                "achieved_rate_pooled": sum(x["tokens"] for x, _ in v) / sum(o for _, o in v),
+                "digit_words": sum(x["digit_words"] for x, _ in v),
+                "digit_words_kept": sum(x["digit_kept"] for x, _ in v),
+            }
     sources = sorted({by_id[t]["source"] for t in ids})
     out["by_source"] = {}
     for s in sources:

@@ -64,3 +64,43 @@ fn default_model_meets_the_rate_and_keeps_digits() {
         }
     }
 }
+
+#[test]
+fn default_model_meets_the_rate_on_short_code_and_tool_output() {
+    // Chunks of ~1,200 bytes of code, diffs, search results and logs: in short texts with long
+    // words (paths, URLs, code lines) the word at the threshold used to step over the target by
+    // several percent.
+    let model = load();
+    let counter = TokenCounter::exact(Encoding::O200kBase);
+    let sources = [
+        include_str!("fixtures/text/diff_clap_builder.txt"),
+        include_str!("fixtures/text/search_serde_json_fn.txt"),
+        include_str!("fixtures/text/prose_regex_changelog.md"),
+        include_str!("fixtures/text/log_cargo_build_fail.txt"),
+    ];
+    let (mut checked, mut missed) = (0, Vec::new());
+    for src in sources {
+        let mut rest = src;
+        for _ in 0..6 {
+            let Some(cut) = rest.get(..rest.len().min(1200)).and_then(|h| h.rfind('\n')) else { break };
+            let (chunk, tail) = rest.split_at(cut + 1);
+            rest = tail;
+            if counter.count(chunk) < 100 {
+                continue; // one word can be over 2% of a shorter text
+            }
+            for rate in [0.5, 0.33] {
+                let r = compress(&model, chunk, &CompressOptions { rate: Some(rate), ..Default::default() }, counter).unwrap();
+                if !r.warnings.is_empty() {
+                    continue; // the digits alone are over the target
+                }
+                let actual = r.compressed_tokens as f64 / r.original_tokens as f64;
+                checked += 1;
+                if (actual - rate).abs() > 0.02 {
+                    missed.push((rate, actual, r.original_tokens));
+                }
+            }
+        }
+    }
+    assert!(checked >= 12, "only {checked} cases were checked");
+    assert!(missed.is_empty(), "{} of {checked} missed the rate by over 2%: {missed:?}", missed.len());
+}
