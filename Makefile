@@ -52,7 +52,7 @@ WASM_TESTS := --test engine --test smart_crusher --test text_compressors --test 
 test-wasm:
 	wasm-pack test --node -- $(WASM_TESTS)
 	WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --headless --chrome -- $(WASM_TESTS)
-	wasm-pack test --node -- --features ml --test ml --test ml_gate
+	wasm-pack test --node -- --features ml --test ml --test ml_gate --test ml_default
 
 test-js:
 	cd tests/js && NPM=npm $(NODE_TEST) --test --test-reporter=spec

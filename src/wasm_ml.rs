@@ -16,10 +16,13 @@ static MODEL_ID: AtomicU32 = AtomicU32::new(0);
 static NEXT_ID: AtomicU32 = AtomicU32::new(1);
 
 /// Loads `model` (ONNX bytes) with its `tokenizer.json` text as the process-wide model, replacing
-/// any other; returns its id.
+/// any other; returns its id. The bytes are taken by value so they are freed before tract
+/// optimises the graph (wasm memory never shrinks: the load's peak is what the instance keeps).
 #[wasm_bindgen(js_name = mlLoadModel)]
-pub fn ml_load_model(model: &[u8], tokenizer_json: &str) -> Result<u32, JsValue> {
-    let m = MlModel::load(model, tokenizer_json, Device::Cpu).map_err(to_js)?;
+pub fn ml_load_model(model: Vec<u8>, tokenizer_json: &str) -> Result<u32, JsValue> {
+    // The old model goes first, so its memory can be reused by the new one.
+    set_shared_model(None);
+    let m = MlModel::load_owned(model, tokenizer_json, Device::Cpu).map_err(to_js)?;
     set_shared_model(Some(Arc::new(m)));
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     MODEL_ID.store(id, Ordering::Relaxed);

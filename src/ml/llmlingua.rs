@@ -11,6 +11,8 @@
 //!    threshold is the probability at which the kept words' cost in the target LLM's tokens
 //!    meets `rate` (or `targetTokens`). It is found by bisection over the rank on the counted
 //!    output, so adherence is measured on the real output (whitespace and all), not estimated.
+//!    When the word at the threshold is long enough to step over the target by more than 1% of
+//!    the original's tokens, the next-ranked words that still fit fill the rest.
 //! 5. The output is the original bytes of the kept words in order. Gaps where words were dropped
 //!    become one space, or the line breaks they held (one, or two at a paragraph break), so line
 //!    structure survives; with `dropConsecutive`, a force token that would repeat the previous
@@ -56,6 +58,10 @@ impl Default for CompressOptions {
 }
 
 pub const DEFAULT_RATE: f64 = 0.5;
+
+/// Most words tried one by one when the threshold's word overshoots the target (each try
+/// renders and counts the output once).
+const FILL_TRIES: usize = 32;
 
 impl CompressOptions {
     /// Parses the JSON of the options (empty or `null`: defaults).
@@ -187,15 +193,19 @@ pub fn compress_protected(
         Some(t) => t,
         None => (opts.rate.unwrap_or(DEFAULT_RATE) * original_tokens as f64).round() as u64,
     };
-    let build = |k: usize| -> (String, u64) {
+    let keep_top = |k: usize| -> Vec<bool> {
         let mut keep: Vec<bool> = units.iter().map(|u| u.must).collect();
         for &i in &order[..k] {
             keep[i] = true;
         }
-        let out = render(text, &units, &keep, opts.drop_consecutive);
+        keep
+    };
+    let count = |keep: &[bool]| -> (String, u64) {
+        let out = render(text, &units, keep, opts.drop_consecutive);
         let c = counter.count(&out) as u64;
         (out, c)
     };
+    let build = |k: usize| count(&keep_top(k));
     let (mut lo, mut hi) = (0usize, order.len());
     // Smallest k whose output reaches the target.
     while lo < hi {
@@ -211,6 +221,29 @@ pub fn compress_protected(
         let (o2, t2) = build(lo - 1);
         if target.abs_diff(t2) <= target.abs_diff(tokens) {
             (out, tokens) = (o2, t2);
+        }
+        // One long word at the threshold (a URL, a path, a code line) can step over the target
+        // by several percent. Then keep the words under the threshold and fill the rest in rank
+        // order, skipping any word that would overshoot: the kept set stays the best-ranked
+        // words that fit, and the output lands within 1% of the original's tokens where the
+        // words allow it.
+        let slack = (original_tokens / 100).max(1);
+        if target.abs_diff(tokens) > slack {
+            let mut keep = keep_top(lo - 1);
+            for &i in order[lo - 1..].iter().take(FILL_TRIES) {
+                keep[i] = true;
+                let (o, t) = count(&keep);
+                if t > target + slack {
+                    keep[i] = false;
+                    continue;
+                }
+                if target.abs_diff(t) < target.abs_diff(tokens) {
+                    (out, tokens) = (o, t);
+                }
+                if t + slack >= target {
+                    break;
+                }
+            }
         }
     }
     if lo == 0 && tokens > target + target / 50 + 1 {

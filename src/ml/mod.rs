@@ -15,6 +15,7 @@ pub mod transform;
 pub mod ort;
 
 use crate::error::{Error, Result};
+use std::borrow::Cow;
 use tokenizers::Tokenizer;
 
 /// Keep/drop scores for one window of token ids.
@@ -61,6 +62,17 @@ impl MlModel {
     /// Loads an ONNX token classifier (`model`: the file's bytes) and its `tokenizer.json`, on
     /// the backend `device` selects (tract unless the `cuda` feature is on).
     pub fn load(model: &[u8], tokenizer_json: &str, device: Device) -> Result<MlModel> {
+        MlModel::load_cow(Cow::Borrowed(model), tokenizer_json, device)
+    }
+
+    /// Like `load`, taking the model's bytes by value: they are freed as soon as they are
+    /// parsed, before the graph is optimised, which lowers the load's peak memory (in wasm, the
+    /// memory the instance keeps).
+    pub fn load_owned(model: Vec<u8>, tokenizer_json: &str, device: Device) -> Result<MlModel> {
+        MlModel::load_cow(Cow::Owned(model), tokenizer_json, device)
+    }
+
+    fn load_cow(model: Cow<'_, [u8]>, tokenizer_json: &str, device: Device) -> Result<MlModel> {
         let classifier = load_classifier(model, device)?;
         MlModel::with_classifier(classifier, tokenizer_json)
     }
@@ -194,24 +206,24 @@ fn special_affixes(tok: &Tokenizer) -> Result<(Vec<i64>, Vec<i64>)> {
 
 /// The classifier backend for `device`.
 #[cfg(not(feature = "cuda"))]
-fn load_classifier(model: &[u8], device: Device) -> Result<Box<dyn TokenClassifier>> {
+fn load_classifier(model: Cow<'_, [u8]>, device: Device) -> Result<Box<dyn TokenClassifier>> {
     if device == Device::Cuda {
         return Err(Error::config(
             "cuda_not_built",
             "llmlingua.device 'cuda' needs a native build with the `cuda` feature; use 'auto' or 'cpu'",
         ));
     }
-    Ok(Box::new(tract::TractClassifier::load(model)?))
+    Ok(Box::new(tract::TractClassifier::load_cow(model)?))
 }
 
 /// With `cuda`: ONNX Runtime (CUDA, else CPU); `auto` falls back to tract when the ONNX Runtime
 /// library cannot be loaded.
 #[cfg(feature = "cuda")]
-fn load_classifier(model: &[u8], device: Device) -> Result<Box<dyn TokenClassifier>> {
+fn load_classifier(model: Cow<'_, [u8]>, device: Device) -> Result<Box<dyn TokenClassifier>> {
     if device == Device::Auto && !ort::available() {
-        return Ok(Box::new(tract::TractClassifier::load(model)?));
+        return Ok(Box::new(tract::TractClassifier::load_cow(model)?));
     }
-    Ok(Box::new(ort::OrtClassifier::load(model, device)?))
+    Ok(Box::new(ort::OrtClassifier::load(&model[..], device)?))
 }
 
 /// Which tensor a model input receives, by its ONNX name (every backend maps inputs the same way).

@@ -4,6 +4,8 @@
 
 use super::{Input, TokenClassifier};
 use crate::error::{Error, Result};
+use prost::Message;
+use std::borrow::Cow;
 use std::sync::Arc;
 use tract_onnx::prelude::*;
 
@@ -23,8 +25,17 @@ impl TractClassifier {
     /// `attention_mask` (and optionally `token_type_ids`), int64 `[batch, sequence]`; output
     /// `logits` `[batch, sequence, 2]`.
     pub fn load(model: &[u8]) -> Result<TractClassifier> {
-        let mut reader = std::io::Cursor::new(model);
-        let mut m = tract_onnx::onnx().model_for_read(&mut reader).map_err(load_err)?;
+        TractClassifier::load_cow(Cow::Borrowed(model))
+    }
+
+    /// Like `load`, freeing owned bytes as soon as the protobuf is decoded: in wasm the linear
+    /// memory never shrinks, so every buffer alive while tract optimises the graph raises the
+    /// memory the instance keeps for good.
+    pub fn load_cow(model: Cow<'_, [u8]>) -> Result<TractClassifier> {
+        let proto = tract_onnx::pb::ModelProto::decode(&*model).map_err(load_err)?;
+        drop(model);
+        let mut m = tract_onnx::onnx().model_for_proto_model(&proto).map_err(load_err)?;
+        drop(proto);
         let s = m.symbols.sym("S");
         let mut inputs = Vec::new();
         for (i, outlet) in m.input_outlets().map_err(load_err)?.to_vec().into_iter().enumerate() {
