@@ -9,6 +9,8 @@ fuzz_target!(|data: &[u8]| {
     let a = Encoding::O200kBase.count(s);
     let b = Encoding::Cl100kBase.count(s);
     assert!(a <= s.len() && b <= s.len());
+    assert_eq!(a, tiktoken_rs::o200k_base_singleton().count_ordinary(s), "o200k_base");
+    assert_eq!(b, tiktoken_rs::cl100k_base_singleton().count_ordinary(s), "cl100k_base");
     for h in find_markers(s) {
         assert_eq!(h.len(), 24);
     }

@@ -11,7 +11,6 @@
 //! quadratic scan over a small vector (fastest when n is small); long ones a heap of candidate
 //! pairs over a linked list of parts, O(n log n), which picks the same pair at every step.
 
-use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 const RANK_BITS: u32 = 18;
@@ -27,6 +26,8 @@ pub(crate) struct Vocab {
     offsets: Vec<u32>,
     slots: Vec<u32>,
     shift: u32,
+    /// Length of the longest token: longer keys are rejected without hashing.
+    max_len: usize,
 }
 
 #[inline(always)]
@@ -69,7 +70,8 @@ impl Vocab {
         let n = offsets.len() - 1;
         let bits = (2 * n.max(1)).next_power_of_two().trailing_zeros();
         let mask = (1usize << bits) - 1;
-        let mut v = Vocab { bytes, offsets, slots: vec![EMPTY; mask + 1], shift: 64 - bits };
+        let max_len = lens[..n].iter().copied().max().unwrap_or(0) as usize;
+        let mut v = Vocab { bytes, offsets, slots: vec![EMPTY; mask + 1], shift: 64 - bits, max_len };
         for rank in 0..n as u32 {
             let h = hash(v.token(rank));
             let mut i = (h >> v.shift) as usize;
@@ -104,6 +106,9 @@ impl Vocab {
     /// The rank of `key`, if it is a token.
     #[inline]
     pub(crate) fn rank(&self, key: &[u8]) -> Option<u32> {
+        if key.len() > self.max_len {
+            return None;
+        }
         let h = hash(key);
         let tag = Self::tag(h);
         let mask = self.slots.len() - 1;
@@ -177,51 +182,99 @@ impl Vocab {
         parts.len() - 1
     }
 
-    /// The same merge order with a heap of candidate pairs (rank, start, end) over a linked
-    /// list of parts; a candidate is stale once either of its parts has changed.
+    /// The same merge order with a heap of candidate pairs over a linked list of parts.
+    ///
+    /// A candidate is (rank, start) packed in a u64, so the heap orders by rank, then leftmost.
+    /// `pair[s]` is the rank of the pair starting at live part `s` (u32::MAX if none, or if `s`
+    /// was merged away). A pair at `s` only ever grows (its left or right part merged), and a
+    /// longer byte string is a different token, so a candidate is current exactly when its rank
+    /// still equals `pair[start]`; stale ones are skipped when popped.
     pub(crate) fn merge_large(&self, piece: &[u8]) -> usize {
         let n = piece.len();
-        // next[i]: start of the part after the part starting at i (n at the end);
-        // prev[i]: start of the part before it. Only entries of live parts are meaningful.
+        // next[i]: start of the part after the part starting at i (n at the end); prev[i]: the
+        // start of the part before it. Meaningful for live parts only.
         let mut next: Vec<u32> = (1..=n as u32).collect();
         let mut prev: Vec<u32> = (0..n as u32).map(|i| i.wrapping_sub(1)).collect();
-        let mut live = vec![true; n];
-        let mut heap = BinaryHeap::with_capacity(n);
+        let mut pair = vec![u32::MAX; n];
+        let key = |rank: u32, start: usize| !((rank as u64) << 32 | start as u64);
+        let mut candidates = Vec::with_capacity(n);
         for i in 0..n - 1 {
             if let Some(r) = self.rank(&piece[i..i + 2]) {
-                heap.push(Reverse((r, i as u32, i as u32 + 2)));
+                pair[i] = r;
+                candidates.push(key(r, i));
             }
         }
+        // Keys are inverted so the max-heap pops the lowest rank, then the leftmost start.
+        let mut heap = BinaryHeap::from(candidates);
         let mut parts = n;
-        while let Some(Reverse((_, s, e))) = heap.pop() {
-            let (s, e) = (s as usize, e as usize);
-            if !live[s] {
+        while let Some(k) = heap.pop() {
+            let k = !k;
+            let (rank, s) = ((k >> 32) as u32, (k & 0xFFFF_FFFF) as usize);
+            if pair[s] != rank {
                 continue;
             }
+            // Merge the part at s with the one after it (at m, ending at e).
             let m = next[s] as usize;
-            if m >= e || next[m] as usize != e {
-                continue;
-            }
-            // Merge [s, m) and [m, e).
+            let e = next[m] as usize;
             next[s] = e as u32;
-            live[m] = false;
+            pair[m] = u32::MAX;
             if e < n {
                 prev[e] = s as u32;
             }
             parts -= 1;
-            if s > 0 {
-                let p = prev[s] as usize;
-                if let Some(r) = self.rank(&piece[p..e]) {
-                    heap.push(Reverse((r, p as u32, e as u32)));
+            // The pair at s now spans [s, next[e]); the pair before it ends at e.
+            pair[s] = u32::MAX;
+            if e < n {
+                if let Some(r) = self.rank(&piece[s..next[e] as usize]) {
+                    pair[s] = r;
+                    heap.push(key(r, s));
                 }
             }
-            if e < n {
-                let f = next[e] as usize;
-                if let Some(r) = self.rank(&piece[s..f]) {
-                    heap.push(Reverse((r, s as u32, f as u32)));
+            if s > 0 {
+                let p = prev[s] as usize;
+                pair[p] = u32::MAX;
+                if let Some(r) = self.rank(&piece[p..e]) {
+                    pair[p] = r;
+                    heap.push(key(r, p));
                 }
             }
         }
         parts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::tokens::Encoding;
+
+    /// The heap merge picks the same pairs as tiktoken's scan: equal counts on every prefix of
+    /// texts with long runs (words without spaces, repeats, multi-byte characters).
+    #[test]
+    fn heap_merge_equals_scan_merge() {
+        let texts = [
+            "abababababaaaaaaaabbbbbbbbbbbbbaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaabbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+            "internationalizationcounterrevolutionariesantidisestablishmentarianismpneumonoultramicroscopicsilicovolcanoconiosis",
+            "ÄäÖöÜüßÄäÖöÜüß中文字符测试中文字符测试👍🏽👍🏽👍🏽\u{301}\u{301}\u{301}\u{301}ĳĳĳĳĳĳĳĳ                 !!!!!!!!",
+        ];
+        for enc in [Encoding::O200kBase, Encoding::Cl100kBase] {
+            let vocab = enc.vocab();
+            let mut scratch = Vec::new();
+            for text in texts {
+                let b = text.as_bytes();
+                for end in 2..=b.len() {
+                    for start in [0, end / 3, end / 2] {
+                        let piece = &b[start..end];
+                        if piece.len() >= 2 {
+                            assert_eq!(
+                                vocab.merge_small(piece, &mut scratch),
+                                vocab.merge_large(piece),
+                                "{} on {piece:?}",
+                                enc.as_str()
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 }
