@@ -19,6 +19,27 @@ const EMPTY: u32 = u32::MAX;
 /// Pieces at least this long are merged with the heap.
 const LARGE_PIECE: usize = 128;
 
+/// Pieces up to this many bytes are cached by [`Vocab::count`].
+const PIECE_MAX: usize = 24;
+/// Entries of the piece cache (direct-mapped by hash).
+const PIECE_CACHE: usize = 4096;
+
+#[derive(Clone, Copy, Default)]
+struct CacheEntry {
+    hash: u64,
+    len: u8,
+    count: u8,
+    bytes: [u8; PIECE_MAX],
+}
+
+/// Reusable working memory for counting with one encoding: the parts vector of the merge and a
+/// cache of recent multi-token pieces (most recur: numbers, identifiers, paths).
+#[derive(Default)]
+pub(crate) struct Scratch {
+    parts: Vec<(u32, u32)>,
+    cache: Vec<CacheEntry>,
+}
+
 /// One encoding's rank table.
 pub(crate) struct Vocab {
     bytes: &'static [u8],
@@ -31,22 +52,51 @@ pub(crate) struct Vocab {
 }
 
 #[inline(always)]
+fn u32_at(k: &[u8], i: usize) -> u64 {
+    u32::from_le_bytes([k[i], k[i + 1], k[i + 2], k[i + 3]]) as u64
+}
+
+#[inline(always)]
+fn u64_at(k: &[u8], i: usize) -> u64 {
+    u64::from_le_bytes([k[i], k[i + 1], k[i + 2], k[i + 3], k[i + 4], k[i + 5], k[i + 6], k[i + 7]])
+}
+
+/// Keys of up to 16 bytes as two words that, with the length, determine every byte
+/// (overlapping loads, no copies: small `copy_from_slice` calls and `memcmp` are slow in wasm).
+#[inline(always)]
+fn short_words(k: &[u8]) -> (u64, u64) {
+    let n = k.len();
+    match n {
+        0 => (0, 0),
+        1..=3 => ((k[0] as u64) | (k[n / 2] as u64) << 8 | (k[n - 1] as u64) << 16, 0),
+        4..=8 => (u32_at(k, 0) | u32_at(k, n - 4) << 32, 0),
+        _ => (u64_at(k, 0), u64_at(k, n - 8)),
+    }
+}
+
+#[inline(always)]
 fn hash(key: &[u8]) -> u64 {
     const K: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut h = (key.len() as u64).wrapping_mul(K);
-    let mut chunks = key.chunks_exact(8);
-    for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        h = (h.rotate_left(23) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        h = (h.rotate_left(23) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    if key.len() <= 16 {
+        let (a, b) = short_words(key);
+        h = (h ^ a).wrapping_mul(K);
+        h = (h.rotate_left(23) ^ b).wrapping_mul(K);
+    } else {
+        let mut i = 0;
+        while i + 8 <= key.len() {
+            h = (h.rotate_left(23) ^ u64_at(key, i)).wrapping_mul(K);
+            i += 8;
+        }
+        h = (h.rotate_left(23) ^ u64_at(key, key.len() - 8)).wrapping_mul(K);
     }
     h ^ (h >> 29)
+}
+
+/// Byte equality without a `memcmp` call for the short keys that dominate.
+#[inline(always)]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && if a.len() <= 16 { short_words(a) == short_words(b) } else { a == b }
 }
 
 impl Vocab {
@@ -109,7 +159,12 @@ impl Vocab {
         if key.len() > self.max_len {
             return None;
         }
-        let h = hash(key);
+        self.rank_hashed(key, hash(key))
+    }
+
+    /// [`Vocab::rank`] with the key's hash already computed.
+    #[inline]
+    fn rank_hashed(&self, key: &[u8], h: u64) -> Option<u32> {
         let tag = Self::tag(h);
         let mask = self.slots.len() - 1;
         let mut i = (h >> self.shift) as usize;
@@ -118,7 +173,7 @@ impl Vocab {
             if v == EMPTY {
                 return None;
             }
-            if v >> RANK_BITS == tag && self.token(v & RANK_MASK) == key {
+            if v >> RANK_BITS == tag && same(self.token(v & RANK_MASK), key) {
                 return Some(v & RANK_MASK);
             }
             i = (i + 1) & mask;
@@ -130,17 +185,35 @@ impl Vocab {
         self.rank(key).unwrap_or(u32::MAX)
     }
 
-    /// Number of tokens `piece` encodes to.
+    /// Number of tokens `piece` encodes to. Pieces of up to `PIECE_MAX` bytes go through
+    /// `scratch`'s cache of recent pieces first (keyed by the full bytes, so exact): most pieces
+    /// recur (words, numbers, identifiers), and a hit avoids the rank table's cache misses.
     #[inline]
-    pub(crate) fn count(&self, piece: &[u8], scratch: &mut Vec<(u32, u32)>) -> usize {
-        if piece.len() <= 1 || self.rank(piece).is_some() {
-            return piece.len().min(1);
+    pub(crate) fn count(&self, piece: &[u8], scratch: &mut Scratch) -> usize {
+        let n = piece.len();
+        if n <= 1 {
+            return n;
         }
-        if piece.len() < LARGE_PIECE {
-            self.merge_small(piece, scratch)
-        } else {
-            self.merge_large(piece)
+        let h = hash(piece);
+        if n > PIECE_MAX {
+            if n <= self.max_len && self.rank_hashed(piece, h).is_some() {
+                return 1;
+            }
+            return if n < LARGE_PIECE { self.merge_small(piece, &mut scratch.parts) } else { self.merge_large(piece) };
         }
+        if scratch.cache.is_empty() {
+            scratch.cache = vec![CacheEntry::default(); PIECE_CACHE];
+        }
+        let slot = h as usize & (PIECE_CACHE - 1);
+        let e = &scratch.cache[slot];
+        if e.hash == h && same(&e.bytes[..e.len as usize], piece) {
+            return e.count as usize;
+        }
+        let count = if self.rank_hashed(piece, h).is_some() { 1 } else { self.merge_small(piece, &mut scratch.parts) };
+        let mut bytes = [0u8; PIECE_MAX];
+        bytes[..n].copy_from_slice(piece);
+        scratch.cache[slot] = CacheEntry { hash: h, len: n as u8, count: count as u8, bytes };
+        count
     }
 
     /// tiktoken's merge: `parts` holds (start, rank of the pair starting there); each step
@@ -245,6 +318,7 @@ impl Vocab {
 
 #[cfg(test)]
 mod tests {
+    use super::Scratch;
     use crate::tokens::Encoding;
 
     /// The heap merge picks the same pairs as tiktoken's scan: equal counts on every prefix of
@@ -259,6 +333,7 @@ mod tests {
         for enc in [Encoding::O200kBase, Encoding::Cl100kBase] {
             let vocab = enc.vocab();
             let mut scratch = Vec::new();
+            let mut counted = Scratch::default();
             for text in texts {
                 let b = text.as_bytes();
                 for end in 2..=b.len() {
@@ -271,6 +346,10 @@ mod tests {
                                 "{} on {piece:?}",
                                 enc.as_str()
                             );
+                            // Twice: computed, then from the piece cache.
+                            for _ in 0..2 {
+                                assert_eq!(vocab.count(piece, &mut counted), vocab.merge_large(piece));
+                            }
                         }
                     }
                 }

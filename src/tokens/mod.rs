@@ -25,6 +25,11 @@ static CL100K_DATA: &[u8] = include_bytes!("data/cl100k_base.bin");
 static O200K: OnceLock<bpe::Vocab> = OnceLock::new();
 static CL100K: OnceLock<bpe::Vocab> = OnceLock::new();
 
+thread_local! {
+    /// Counting's working memory, per encoding (indexed by `Encoding as usize`).
+    static SCRATCH: [std::cell::RefCell<bpe::Scratch>; 2] = Default::default();
+}
+
 /// A BPE vocabulary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Encoding {
@@ -83,14 +88,19 @@ impl Encoding {
     pub fn count_uncached(self, text: &str) -> usize {
         let vocab = self.vocab();
         let s = text.as_bytes();
-        let mut scratch = Vec::new();
-        let (mut pos, mut n) = (0, 0);
-        while pos < s.len() {
-            let end = pretokenize::piece_end(self, s, pos);
-            n += vocab.count(&s[pos..end], &mut scratch);
-            pos = end;
-        }
-        n
+        let run = |scratch: &mut bpe::Scratch| {
+            let (mut pos, mut n) = (0, 0);
+            while pos < s.len() {
+                let end = pretokenize::piece_end(self, s, pos);
+                n += vocab.count(&s[pos..end], scratch);
+                pos = end;
+            }
+            n
+        };
+        SCRATCH.with(|per_encoding| match per_encoding[self as usize].try_borrow_mut() {
+            Ok(mut scratch) => run(&mut scratch),
+            Err(_) => run(&mut bpe::Scratch::default()),
+        })
     }
 }
 
