@@ -48,7 +48,7 @@ fuzz:
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 # The same engine tests as wasm, in Node and in headless Chromium.
-WASM_TESTS := --test engine --test smart_crusher --test text_compressors --test context_cache
+WASM_TESTS := --test engine --test smart_crusher --test text_compressors --test context_cache --test mixed_content --test properties --test golden --test regressions
 test-wasm:
 	wasm-pack test --node -- $(WASM_TESTS)
 	WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --headless --chrome -- $(WASM_TESTS)

@@ -63,9 +63,18 @@ if (node) md.push(`Machine: ${node.machine}; Node ${node.node}; ${node.date.slic
 if (peer) {
   md.push(`## Compression side by side with ${peer.peer}\n`);
   md.push(`${peer.note}\n`);
-  md.push(`| request | kind | tokens before | ours after | ours saved | peer after | peer saved | ours ms | peer ms |`);
-  md.push(`|---|---|---|---|---|---|---|---|---|`);
-  for (const r of peer.rows) md.push(`| ${r.name} | ${r.kind} | ${r.tokensBefore} | ${r.ours.tokensAfter} | ${r.ours.savedPercent}% | ${r.peer.tokensAfter} | ${r.peer.savedPercent}% | ${fmt(r.ours.medianMs, 2)} | ${fmt(r.peer.medianMs, 2)} |`);
+  if (peer.kinds) {
+    md.push(`Per kind: median tokens saved, and the share of the asked-about facts still visible (all facts of the kind's requests pooled).\n`);
+    md.push(`| kind | requests | facts | ours saved (median) | ours facts visible | peer saved (median) | peer facts visible |`);
+    md.push(`|---|---|---|---|---|---|---|`);
+    const pct = (x) => (x === null ? 'n/a' : `${x}%`);
+    for (const k of peer.kinds) md.push(`| ${k.kind} | ${k.requests} | ${k.facts} | ${k.ours.medianSavedPercent}% | ${pct(k.ours.factsVisiblePercent)} | ${k.peer.medianSavedPercent}% | ${pct(k.peer.factsVisiblePercent)} |`);
+    md.push('');
+  }
+  md.push(`| request | kind | tokens before | ours after | ours saved | ours facts | peer after | peer saved | peer facts | ours ms | peer ms |`);
+  md.push(`|---|---|---|---|---|---|---|---|---|---|---|`);
+  const facts = (r, side) => (r.facts === undefined ? '' : `${r[side].factsVisible}/${r.facts}`);
+  for (const r of peer.rows) md.push(`| ${r.name} | ${r.kind} | ${r.tokensBefore} | ${r.ours.tokensAfter} | ${r.ours.savedPercent}% | ${facts(r, 'ours')} | ${r.peer.tokensAfter} | ${r.peer.savedPercent}% | ${facts(r, 'peer')} | ${fmt(r.ours.medianMs, 2)} | ${fmt(r.peer.medianMs, 2)} |`);
   md.push('');
   charts.push(['savings.svg', bars('Tokens saved (%), ours vs headroom-ai 0.42', peer.rows.flatMap((r) => [{ label: `${r.name} (ours)`, value: r.ours.savedPercent }, { label: `${r.name} (peer)`, value: r.peer.savedPercent, color: '#b05a3c' }]), '%')]);
 }
@@ -111,6 +120,14 @@ if (node) {
   if (peer) {
     const better = peer.rows.every((r) => r.ours.savedPercent >= r.peer.savedPercent);
     goals.push(['savings ≥ headroom-ai 0.42 on every request', better ? 'yes, on every request' : 'no', better]);
+    // The issues' compression goals on real outputs: median saved and facts visible per kind.
+    const kindGoals = [['log', 50, 95], ['search', 50, 95], ['diff', 15, 95], ['prose', 30, 95], ['api', 70, 98]];
+    for (const [kind, saved, factsGoal] of kindGoals) {
+      const k = (peer.kinds ?? []).find((x) => x.kind === kind);
+      if (!k) continue;
+      const ok = k.ours.medianSavedPercent >= saved && (k.ours.factsVisiblePercent ?? 0) >= factsGoal;
+      goals.push([`${kind}: median tokens saved ≥ ${saved}% with ≥ ${factsGoal}% of asked-about facts visible`, `${k.ours.medianSavedPercent}%, ${k.ours.factsVisiblePercent}% (peer ${k.peer.medianSavedPercent}%, ${k.peer.factsVisiblePercent}%)`, ok]);
+    }
     const speed = peer.rows.filter((r) => r.ours.savedPercent > 0).map((r) => r.peer.medianMs / r.ours.medianMs);
     const worst = Math.min(...speed);
     goals.push(['time ≥ 20x less than headroom-ai 0.42', `${fmt(worst, 2)}x (worst request; ours in wasm, the peer native)`, worst >= 20]);

@@ -337,7 +337,10 @@ export class TextCompressor extends TextCompressorBase {
   }
 }
 
-/** Decodes SmartCrusher's table format back into the JSON value it stands for. */
+/**
+ * Decodes SmartCrusher's table format back into the JSON value it stands for (arrays of records,
+ * maps of records keyed by id, arrays of several item shapes; see the README's table format).
+ */
 export function decodeTable(text) {
   if (typeof text !== 'string') throw new ValidationError('decodeTable expects a string', { code: 'invalid_table' });
   return JSON.parse(call(() => glue.decodeTable(wellFormed(text, 'the table'))));

@@ -358,7 +358,12 @@ export class LogCompressor extends TextCompressorBase<LogConfig> {}
 export class DiffCompressor extends TextCompressorBase<DiffConfig> {}
 export class TextCompressor extends TextCompressorBase<TextConfig> {}
 
-/** Decodes SmartCrusher's table format (`#headroom-table v1`) back into JSON. */
+/**
+ * Decodes SmartCrusher's table format (`#headroom-table v1`) back into JSON deep-equal to the
+ * original: arrays of records (`@table:N [rows]`), maps of records keyed by id (`@table:N {rows}`,
+ * each row starting with its key) and arrays of several item shapes (`@table:N.1`, `@table:N.2`,
+ * ..., each row starting with the item's index). Marker lines are left out.
+ */
 export function decodeTable(text: string): unknown;
 export function version(): string;
 /** Bytes of linear memory the wasm instance holds (its peak so far: wasm memory never shrinks). */

@@ -20,6 +20,8 @@ Options:
   --anthropic-api-url URL  upstream origin for /v1/messages (default https://api.anthropic.com)
   --gemini-api-url URL     upstream origin for Gemini routes (default https://generativelanguage.googleapis.com)
   --max-body-bytes N       reject larger bodies with 413 (default 33554432)
+  --upstream-timeout-ms N  abort an upstream call that sends no headers, or goes quiet mid-answer,
+                           for N ms: 504, or an SSE error event mid-stream (default 600000; 0: none)
   --llmlingua, --llmlingua-rate R   ML compression: not available in this build
   --help
 
@@ -28,7 +30,7 @@ Routes: GET /health /stats /metrics /v1/retrieve/{hash}; POST /v1/chat/completio
 else is passed through. Headers: x-headroom-mode (optimize|audit), x-headroom-bypass: true.
 `;
 
-const VALUE_FLAGS = ['port', 'host', 'budget', 'log-file', 'log-level', 'openai-api-url', 'anthropic-api-url', 'gemini-api-url', 'max-body-bytes', 'llmlingua-rate'];
+const VALUE_FLAGS = ['port', 'host', 'budget', 'log-file', 'log-level', 'openai-api-url', 'anthropic-api-url', 'gemini-api-url', 'max-body-bytes', 'upstream-timeout-ms', 'llmlingua-rate'];
 const BOOL_FLAGS = ['no-optimize', 'no-cache', 'llmlingua', 'help'];
 
 class UsageError extends Error {}
@@ -92,6 +94,7 @@ export async function proxyMain(argv) {
     if (a['no-cache']) options.config = { cacheAligner: { mode: 'detect' }, cacheOptimizer: { enabled: false } };
     if (a.budget !== undefined) options.budgetUsd = number(a, 'budget');
     if (a['max-body-bytes'] !== undefined) options.maxBodyBytes = number(a, 'max-body-bytes', { int: true });
+    if (a['upstream-timeout-ms'] !== undefined) options.upstreamTimeoutMs = number(a, 'upstream-timeout-ms', { int: true });
     for (const [flag, k] of [['openai-api-url', 'openai'], ['anthropic-api-url', 'anthropic'], ['gemini-api-url', 'google']]) {
       if (a[flag] === undefined) continue;
       const u = new URL(a[flag]);

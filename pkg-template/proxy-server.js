@@ -14,7 +14,9 @@ export async function startProxyServer(options = {}) {
   const handler = createProxyHandlerWith(init, handlerOptions);
   const server = createServer((req, res) => {
     serve(handler, req, res, host).catch(() => {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      // Headers already out: the body broke; never append an error to a started answer.
+      if (res.headersSent) return void res.destroy();
+      res.writeHead(500, { 'content-type': 'application/json' });
       res.end('{"error":{"type":"proxy_error"}}');
     });
   });
@@ -42,8 +44,19 @@ export async function startProxyServer(options = {}) {
 }
 
 async function serve(handler, req, res, host) {
+  // The client going away aborts the request's signal (and with it the upstream call) and
+  // cancels the answer's body; nothing more is written to it.
   const abort = new AbortController();
-  res.on('close', () => abort.abort());
+  let reader = null;
+  let gone = false;
+  const closed = new Promise((resolve) => {
+    res.on('close', () => {
+      gone = !res.writableFinished;
+      abort.abort();
+      if (gone) reader?.cancel().catch(() => {});
+      resolve();
+    });
+  });
   const headers = new Headers();
   for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
@@ -55,6 +68,7 @@ async function serve(handler, req, res, host) {
     signal: abort.signal,
   });
   const response = await handler(request);
+  if (gone || res.destroyed) return void response.body?.cancel().catch(() => {});
   const out = {};
   for (const [k, v] of response.headers) {
     if (k === 'set-cookie') continue;
@@ -62,15 +76,44 @@ async function serve(handler, req, res, host) {
   }
   const cookies = response.headers.getSetCookie?.() ?? [];
   if (cookies.length) out['set-cookie'] = cookies;
+  // An answer given before the request body was read to its end (413): close the connection
+  // after it rather than read the rest of an upload nobody wants.
+  if (hasBody && !req.complete) out.connection = 'close';
   res.writeHead(response.status, response.statusText || undefined, out);
   if (!response.body) return void res.end();
-  const reader = response.body.getReader();
-  res.on('close', () => reader.cancel().catch(() => {}));
+  reader = response.body.getReader();
+  let flushed = Promise.resolve();
   for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    // Respect back-pressure: wait for the socket to drain before reading more.
-    if (!res.write(value)) await new Promise((r) => res.once('drain', r));
+    let chunk;
+    try {
+      chunk = await reader.read();
+    } catch {
+      // The body failed mid-way (the upstream broke off): once what was written is out (an SSE
+      // error event, say), end the response abnormally, so that the client cannot take what it
+      // got for a complete answer.
+      await Promise.race([flushed, closed]);
+      return void res.destroy();
+    }
+    if (chunk.done) break;
+    if (gone) return;
+    let ok = true;
+    flushed = new Promise((resolve) => {
+      ok = res.write(chunk.value, () => resolve());
+    });
+    // Respect back-pressure: wait for the socket to drain (or close) before reading more.
+    if (!ok) await drained(res);
   }
   res.end();
+}
+
+function drained(res) {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }

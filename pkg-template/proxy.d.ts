@@ -41,6 +41,12 @@ export interface ProxyOptions {
   maxBodyBytes?: number;
   /** Retrieve detours per request, at most. Default 3. */
   maxRetrieveRounds?: number;
+  /**
+   * How long the upstream may take to send its status and headers, and then go quiet mid-answer,
+   * before the call is aborted: a 504 `upstream_timeout`, or mid-stream an SSE `error` event and
+   * an aborted stream. Default 600000 (10 minutes, as the OpenAI and Anthropic SDKs); 0: none.
+   */
+  upstreamTimeoutMs?: number;
   fetch?: typeof fetch;
   /** Receives every log entry at or above logLevel; API keys are already redacted. */
   logger?: (entry: ProxyLogEntry) => void;
@@ -63,5 +69,5 @@ export function startProxyServer(options?: ProxyOptions & { port?: number; host?
 
 /** 16 hex digits of SHA-256 over the key, or "anonymous". */
 export function tenantOf(apiKey: string | null | undefined): Promise<string>;
-/** The key and anything shaped like a provider key replaced with [REDACTED]. */
-export function redact(text: string, key?: string | null): string;
+/** The key(s) and anything shaped like a provider key replaced with [REDACTED]. */
+export function redact(text: string, key?: string | null | readonly string[]): string;

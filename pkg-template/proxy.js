@@ -4,9 +4,12 @@
 // model's `headroom_retrieve` calls itself and calls the provider again, invisibly to the client.
 //
 // Safety rules: a request the engine cannot compress is forwarded as it came (fail open); an
-// unreachable upstream is a 502 with a JSON error; upstream errors pass through as they are; API
-// keys are forwarded and never written to logs, stats or metrics. Originals are stored per tenant
-// (a hash of the caller's API key): one caller can never read another's.
+// unreachable upstream is a 502 with a JSON error, one slower than `upstreamTimeoutMs` a 504, one
+// that breaks off mid-answer a 502 (or, mid-stream, an SSE `error` event and an aborted stream);
+// upstream errors pass through as they are and the proxy never retries; a client that goes away
+// aborts the upstream call. API keys are forwarded and never written to logs, stats or metrics.
+// Originals are stored per tenant (a hash of the caller's API key): one caller can never read
+// another's.
 
 import { Headroom, retrieveToolDefinition, version } from './core.js';
 import { HeadroomError, ConfigurationError, ValidationError } from './errors.js';
@@ -104,21 +107,26 @@ export async function tenantOf(apiKey) {
   return HEX(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(apiKey))).slice(0, 16);
 }
 
-function apiKeyOf(request, url) {
+/** Every credential a request carries, the tenant's key first (Authorization, x-api-key, x-goog-api-key, ?key=). */
+function secretsOf(request, url) {
+  const out = [];
   const auth = request.headers.get('authorization');
   if (auth) {
-    const m = /^\s*Bearer\s+(.+)$/i.exec(auth);
-    return (m ? m[1] : auth).trim();
+    const m = /^\s*(?:Bearer|Basic)\s+(.+)$/i.exec(auth);
+    out.push((m ? m[1] : auth).trim());
   }
-  return request.headers.get('x-api-key') ?? request.headers.get('x-goog-api-key') ?? url.searchParams.get('key') ?? null;
+  for (const v of [request.headers.get('x-api-key'), request.headers.get('x-goog-api-key'), url.searchParams.get('key')]) if (v) out.push(v.trim());
+  return out.filter(Boolean);
 }
 
 const KEY_PATTERNS = [/sk-[A-Za-z0-9_\-]{8,}/g, /AIza[0-9A-Za-z_\-]{20,}/g, /Bearer\s+[^\s"',]+/gi, /([?&]key=)[^&\s"']+/g];
 
-/** Replaces the request's key and anything shaped like a provider key with `[REDACTED]`. */
+/** Replaces the request's key(s) (a string or a list) and anything shaped like a provider key with `[REDACTED]`. */
 export function redact(text, key) {
   let s = String(text);
-  if (key && key.length >= 4) s = s.split(key).join('[REDACTED]');
+  for (const k of Array.isArray(key) ? key : [key]) {
+    if (typeof k === 'string' && k.length >= 4) s = s.split(k).join('[REDACTED]');
+  }
   for (const re of KEY_PATTERNS) s = s.replace(re, (m, p1) => (typeof p1 === 'string' && m.startsWith(p1) ? `${p1}[REDACTED]` : '[REDACTED]'));
   return s;
 }
@@ -166,7 +174,9 @@ async function readBody(request, limit) {
     if (done) break;
     size += value.byteLength;
     if (size > limit) {
-      reader.cancel().catch(() => {});
+      // Not cancelled (in Node that destroys the socket under the answer): the host discards the
+      // rest, and the Node server closes the connection after the 413.
+      reader.releaseLock();
       throw new BodyTooLarge();
     }
     chunks.push(value);
@@ -179,6 +189,122 @@ async function readBody(request, limit) {
     o += c.byteLength;
   }
   return out;
+}
+
+/** The upstream did not answer, or went quiet mid-answer, for longer than `upstreamTimeoutMs`. */
+class UpstreamTimeout extends Error {
+  code = 'timeout';
+}
+/** Ends a relayed stream whose upstream broke off. */
+class StreamAborted extends Error {}
+/** The client went away: nobody is left to answer. */
+class ClientClosed extends Error {
+  code = 'client_closed';
+}
+
+/**
+ * One call to the upstream. It is aborted when the client goes away (`signal`), when the upstream
+ * takes longer than `timeoutMs` to send its status and headers, or when its body then goes quiet
+ * for that long while someone is reading it. The body comes back wrapped so that every chunk
+ * re-arms the timer and cancelling it (the client left) aborts the upstream connection; the timer
+ * is cleared on every way out, so nothing lingers after the exchange.
+ */
+async function callUpstream(doFetch, url, init, { signal, timeoutMs }) {
+  if (signal?.aborted) throw new ClientClosed('the client closed the connection');
+  const ctrl = new AbortController();
+  let timer = null;
+  let reader = null;
+  const clear = () => {
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+  };
+  const arm = () => {
+    clear();
+    if (!(timeoutMs > 0)) return;
+    timer = setTimeout(() => {
+      timer = null;
+      ctrl.abort(new UpstreamTimeout(`the upstream provider sent nothing for ${timeoutMs} ms`));
+    }, timeoutMs);
+  };
+  const onClientGone = () => ctrl.abort(new ClientClosed('the client closed the connection'));
+  signal?.addEventListener('abort', onClientGone, { once: true });
+  const release = () => {
+    clear();
+    signal?.removeEventListener('abort', onClientGone);
+  };
+  // Whatever a runtime does with an aborted fetch's body, a pending read ends with the reason.
+  const aborted = new Promise((_, reject) => {
+    ctrl.signal.addEventListener('abort', () => {
+      reject(ctrl.signal.reason);
+      reader?.cancel(ctrl.signal.reason).catch(() => {});
+    }, { once: true });
+  });
+  aborted.catch(() => {});
+  const why = (err) => (ctrl.signal.aborted && ctrl.signal.reason instanceof Error ? ctrl.signal.reason : err);
+
+  arm();
+  let res;
+  try {
+    res = await Promise.race([doFetch(url, { ...init, signal: ctrl.signal }), aborted]);
+  } catch (err) {
+    release();
+    throw why(err);
+  }
+  clear();
+  if (!res.body) {
+    release();
+    return res;
+  }
+  reader = res.body.getReader();
+  const body = new ReadableStream(
+    {
+      async pull(controller) {
+        arm();
+        let r;
+        try {
+          r = await Promise.race([reader.read(), aborted]);
+          // A read that ended because the call was aborted is not the end of the answer.
+          if (ctrl.signal.aborted) throw ctrl.signal.reason;
+        } catch (err) {
+          release();
+          throw why(err);
+        }
+        clear();
+        if (r.done) {
+          release();
+          controller.close();
+        } else controller.enqueue(r.value);
+      },
+      cancel(reason) {
+        release();
+        ctrl.abort(new ClientClosed('the client closed the connection'));
+        return reader.cancel(reason).catch(() => {});
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+}
+
+function concatBytes(a, b) {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+/**
+ * The index just past the last blank line (an SSE event's end: \n\n, \r\r or \r\n\r\n, as
+ * SseSplitter splits) in `b`, or 0. Only ends at or after `from` (where the new bytes start) are
+ * looked for: there is none before it.
+ */
+function eventsEnd(b, from = 0) {
+  for (let i = b.length - 1; i >= Math.max(1, from); i--) {
+    const c = b[i];
+    if (c === 0x0a && (b[i - 1] === 0x0a || (i >= 3 && b[i - 1] === 0x0d && b[i - 2] === 0x0a && b[i - 3] === 0x0d))) return i + 1;
+    if (c === 0x0d && b[i - 1] === 0x0d) return i + 1;
+  }
+  return 0;
 }
 
 function forwardHeaders(headers, extra = {}) {
@@ -212,12 +338,15 @@ function responseHeaders(upstream, extra = {}) {
  * - `mode`: `optimize` (default) or `audit`; `config`: Headroom config
  * - `store`: a CCR store `{ get(tenant, hash), put(tenant, hash, content) }` (default in memory)
  * - `budgetUsd`: spend limit since start (429 once spent); `maxBodyBytes` (413 above; 32 MiB)
+ * - `upstreamTimeoutMs`: how long the upstream may take to start answering, and then go quiet
+ *   mid-answer, before the call is aborted (504 / an SSE `error` event); 600000 (10 min, as the
+ *   OpenAI and Anthropic SDKs); 0 turns it off
  * - `maxRetrieveRounds` (3); `fetch` (the global fetch); `logger(entry)`, `logLevel` (info)
  */
 export function createProxyHandlerWith(init, options = {}) {
   const opts = { ...options };
   for (const k of Object.keys(opts)) {
-    if (!['upstreams', 'mode', 'config', 'store', 'budgetUsd', 'maxBodyBytes', 'maxRetrieveRounds', 'fetch', 'logger', 'logLevel', 'llmlingua'].includes(k)) {
+    if (!['upstreams', 'mode', 'config', 'store', 'budgetUsd', 'maxBodyBytes', 'maxRetrieveRounds', 'upstreamTimeoutMs', 'fetch', 'logger', 'logLevel', 'llmlingua'].includes(k)) {
       throw new ConfigurationError(`unknown proxy option '${k}'`, { code: 'invalid_config', details: { option: k } });
     }
   }
@@ -226,6 +355,12 @@ export function createProxyHandlerWith(init, options = {}) {
   if (opts.budgetUsd !== undefined && !(Number.isFinite(opts.budgetUsd) && opts.budgetUsd >= 0)) {
     throw new ConfigurationError('budgetUsd must be a non-negative number', { code: 'invalid_value', details: { field: 'budgetUsd' } });
   }
+  for (const field of ['upstreamTimeoutMs', 'maxBodyBytes', 'maxRetrieveRounds']) {
+    const v = opts[field];
+    if (v !== undefined && !(Number.isInteger(v) && v >= 0)) {
+      throw new ConfigurationError(`${field} must be a non-negative integer`, { code: 'invalid_value', details: { field } });
+    }
+  }
   if (opts.llmlingua) {
     throw new ConfigurationError('--llmlingua is not available in this build (the ml entry is not shipped yet)', { code: 'unavailable' });
   }
@@ -233,6 +368,7 @@ export function createProxyHandlerWith(init, options = {}) {
   for (const [k, def] of Object.entries(DEFAULT_UPSTREAMS)) upstreams[k] = String(opts.upstreams?.[k] ?? def).replace(/\/+$/, '');
   const maxBody = opts.maxBodyBytes ?? 32 * 1024 * 1024;
   const rounds = opts.maxRetrieveRounds ?? 3;
+  const timeoutMs = opts.upstreamTimeoutMs ?? 600_000;
   const doFetch = opts.fetch ?? ((...a) => fetch(...a));
   const store = opts.store ?? new MemoryCcrStore();
   const threshold = LEVELS[opts.logLevel ?? 'info'] ?? LEVELS.info;
@@ -247,6 +383,9 @@ export function createProxyHandlerWith(init, options = {}) {
     failed: 0,
     rateLimited: 0,
     upstreamErrors: 0,
+    upstreamTimeouts: 0,
+    clientClosed: 0,
+    tooLarge: 0,
     retrieveRounds: 0,
     retrievals: 0,
     tokensBefore: 0,
@@ -265,13 +404,29 @@ export function createProxyHandlerWith(init, options = {}) {
   const ratio = new Histogram(RATIO_BUCKETS);
   const compressMs = new Histogram(LATENCY_BUCKETS_MS);
 
+  // One engine for every request: concurrent first requests share one initialisation (an engine
+  // swapped between a compress and its retrieve would lose that request's originals).
+  let starting = null;
   async function engine() {
-    if (!hr) {
+    if (hr) return hr;
+    starting ??= (async () => {
       await init();
       hr = new Headroom(opts.config);
       retrieveTool = retrieveToolDefinition('openai');
+      return hr;
+    })();
+    try {
+      return await starting;
+    } catch (err) {
+      starting = null;
+      throw err;
     }
-    return hr;
+  }
+
+  /** Copies a result's originals from the engine to the store. They are read at once, before any await. */
+  async function keepOriginals(tenant, markers) {
+    const originals = (markers ?? []).map((h) => [h, hr.retrieve(h)]);
+    for (const [h, original] of originals) if (original !== null) await store.put(tenant, h, original);
   }
 
   function log(level, msg, fields = {}, key) {
@@ -301,8 +456,32 @@ export function createProxyHandlerWith(init, options = {}) {
     return answerWithoutEngine(format, call, args?.hash ?? '', content, args?.query);
   }
 
-  async function upstreamFetch(url, headers, body) {
-    return doFetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
+  /** A call to the upstream, tied to the client's request (see callUpstream). */
+  function upstream(request, url, init) {
+    return callUpstream(doFetch, url, init, { signal: request.signal, timeoutMs });
+  }
+
+  /**
+   * The answer when the upstream call failed: the client left (499, nobody reads it), the upstream
+   * was too slow (504), could not be reached (502) or broke off mid-answer (502).
+   */
+  function upstreamFailed(err, url, key, { started = false } = {}) {
+    if (err instanceof ClientClosed) {
+      stats.clientClosed += 1;
+      log('info', 'client closed the connection', { path: url.pathname }, key);
+      return jsonError(499, 'client_closed', 'the client closed the connection');
+    }
+    if (err instanceof UpstreamTimeout) {
+      stats.upstreamErrors += 1;
+      stats.upstreamTimeouts += 1;
+      log('error', 'upstream timeout', { path: url.pathname, timeoutMs }, key);
+      return jsonError(504, 'upstream_timeout', `the upstream provider sent nothing for ${timeoutMs} ms`);
+    }
+    if (!started) return unreachable(err, url, key);
+    stats.upstreamErrors += 1;
+    const code = String(err?.cause?.code ?? err?.code ?? err?.name ?? 'error');
+    log('error', 'upstream answer cut short', { path: url.pathname, code }, key);
+    return jsonError(502, 'upstream_incomplete', `the upstream provider's answer broke off (${code})`, { code });
   }
 
   /** The route of a request: its format, provider, model and whether it streams. */
@@ -330,9 +509,9 @@ export function createProxyHandlerWith(init, options = {}) {
     if (bytes && bytes.byteLength && !['GET', 'HEAD'].includes(request.method)) init.body = bytes;
     let res;
     try {
-      res = await doFetch(target, init);
+      res = await upstream(request, target, init);
     } catch (err) {
-      return unreachable(err, url, key);
+      return upstreamFailed(err, url, key);
     }
     return new Response(res.body, { status: res.status, statusText: res.statusText, headers: responseHeaders(res) });
   }
@@ -376,10 +555,7 @@ export function createProxyHandlerWith(init, options = {}) {
         result = hr.compress(hadOverrides ? body : text, { ...overrides, provider: rt.format.provider });
         sendBody = result.request ?? body;
       }
-      for (const h of result.markers ?? []) {
-        const original = hr.retrieve(h);
-        if (original !== null) await store.put(tenant, h, original);
-      }
+      await keepOriginals(tenant, result.markers);
     } catch (err) {
       failOpen = true;
       result = null;
@@ -407,9 +583,9 @@ export function createProxyHandlerWith(init, options = {}) {
     try {
       // Unchanged requests go out as the exact bytes that came in.
       const unchanged = failOpen || (!hadOverrides && (reqMode === 'audit' || (!result.markers?.length && !result.transformsApplied?.length)));
-      res = await doFetch(target, { method: 'POST', headers, body: unchanged ? bytes : JSON.stringify(sendBody) });
+      res = await upstream(request, target, { method: 'POST', headers, body: unchanged ? bytes : JSON.stringify(sendBody) });
     } catch (err) {
-      return unreachable(err, url, key);
+      return upstreamFailed(err, url, key);
     }
     const canRetrieve = !failOpen && (result?.markers?.length ?? 0) > 0 && rounds > 0;
     const base = {
@@ -430,7 +606,7 @@ export function createProxyHandlerWith(init, options = {}) {
     }
     const isSse = (res.headers.get('content-type') ?? '').includes('text/event-stream');
     if (rt.stream && isSse) {
-      return streamRelay({ res, rt, headers, target, sendBody, canRetrieve, tenant, key, hdr, base, model, t0 });
+      return streamRelay({ request, url, res, rt, headers, target, sendBody, canRetrieve, tenant, key, hdr, base, model, t0 });
     }
     if (rt.stream) {
       // A stream that is not SSE (Gemini without alt=sse): relayed as is, retrieve not handled.
@@ -438,8 +614,15 @@ export function createProxyHandlerWith(init, options = {}) {
       return new Response(res.body, { status: res.status, headers: responseHeaders(res, hdr) });
     }
 
-    // Not streaming: answer retrieve calls until the model stops asking (bounded).
-    let payload = await res.text();
+    // Not streaming: answer retrieve calls until the model stops asking (bounded). A body that
+    // breaks off is a 502 (504 if it went quiet), never half an answer; one that is not JSON is
+    // relayed as it came.
+    let payload;
+    try {
+      payload = await res.text();
+    } catch (err) {
+      return upstreamFailed(err, url, key, { started: true });
+    }
     let current = sendBody;
     let last = res;
     let json;
@@ -456,12 +639,14 @@ export function createProxyHandlerWith(init, options = {}) {
       for (const c of calls) answers.push(await answer(rt.format, c, tenant));
       current = rt.format.continueBody(current, json, answers);
       stats.retrieveRounds += 1;
+      let answered = false;
       try {
-        last = await upstreamFetch(target, headers, current);
+        last = await upstream(request, target, { method: 'POST', headers, body: JSON.stringify(current) });
+        answered = true;
+        payload = await last.text();
       } catch (err) {
-        return unreachable(err, url, key);
+        return upstreamFailed(err, url, key, { started: answered });
       }
-      payload = await last.text();
       if (!last.ok) {
         stats.upstreamErrors += 1;
         break;
@@ -471,74 +656,113 @@ export function createProxyHandlerWith(init, options = {}) {
     return new Response(payload, { status: last.status, statusText: last.statusText, headers: responseHeaders(last, hdr) });
   }
 
-  function streamRelay({ res, rt, headers, target, sendBody, canRetrieve, tenant, key, hdr, base, model, t0 }) {
+  function streamRelay({ request, url, res, rt, headers, target, sendBody, canRetrieve, tenant, key, hdr, base, model, t0 }) {
     const enc = new TextEncoder();
     let reader = res.body.getReader();
     let cancelled = false;
-    const out = new ReadableStream({
-      async start(controller) {
-        let current = sendBody;
-        let prev = null;
-        try {
-          for (let round = 0; ; round++) {
-            const tracker = rt.format.tracker(prev);
-            const dec = new TextDecoder();
-            const split = new SseSplitter();
-            for (;;) {
-              const { done, value } = await reader.read();
-              if (done) break;
-              if (cancelled) return;
-              if (!canRetrieve) {
-                // Nothing to intercept: pass the bytes on as they come, and read usage on the side.
-                controller.enqueue(value);
-                for (const ev of split.push(dec.decode(value, { stream: true }))) tracker.handle(ev);
-                continue;
-              }
-              let send = '';
-              for (const ev of split.push(dec.decode(value, { stream: true }))) send += tracker.handle(ev);
-              if (send) controller.enqueue(enc.encode(send));
-            }
-            const rest = split.rest() + dec.decode();
-            if (rest && canRetrieve) {
-              const send = tracker.handle(rest);
-              if (send) controller.enqueue(enc.encode(send));
-            }
-            addCost(model, tracker.usage);
-            if (!canRetrieve || !tracker.pending()) break;
-            if (round >= rounds) {
-              // Out of rounds: give the client what was held back rather than nothing.
-              controller.enqueue(enc.encode(tracker.held()));
-              break;
-            }
-            const answers = [];
-            for (const c of tracker.retrieveCalls()) answers.push(await answer(rt.format, c, tenant));
-            current = tracker.continueWith(rt.format, current, answers);
-            stats.retrieveRounds += 1;
-            const next = await upstreamFetch(target, headers, current);
-            if (!next.ok || !next.body) {
-              stats.upstreamErrors += 1;
-              const msg = { error: { type: 'upstream_error', status: next.status, message: redact(await next.text(), key).slice(0, 500) } };
-              controller.enqueue(enc.encode(`event: error\ndata: ${JSON.stringify(msg)}\n\n`));
-              break;
-            }
-            reader = next.body.getReader();
-            prev = tracker;
+
+    // The relay, one chunk per step; pulled only when the client asks for more (back-pressure).
+    async function* relay() {
+      let current = sendBody;
+      let prev = null;
+      for (let round = 0; ; round++) {
+        const tracker = rt.format.tracker(prev);
+        const dec = new TextDecoder();
+        const split = new SseSplitter();
+        let partial = new Uint8Array(0); // raw relay: bytes of an event not yet complete
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (cancelled) return;
+          if (done) break;
+          if (!canRetrieve) {
+            // Nothing to intercept: pass the bytes on unchanged, whole events at a time (so an
+            // upstream that breaks off never leaves half an event with the client), and read
+            // usage on the side.
+            for (const ev of split.push(dec.decode(value, { stream: true }))) tracker.handle(ev);
+            const bytes = partial.length ? concatBytes(partial, value) : value;
+            const end = eventsEnd(bytes, partial.length);
+            partial = bytes.subarray(end);
+            if (end) yield end === bytes.length ? bytes : bytes.slice(0, end);
+            continue;
           }
-          log('info', 'request', { ...base, status: res.status, stream: true, ms: Date.now() - t0 }, key);
-          controller.close();
-        } catch (err) {
-          stats.upstreamErrors += 1;
-          log('error', 'stream relay failed', { ...base, error: String(err?.message ?? err) }, key);
-          try {
-            controller.error(err);
-          } catch {}
+          let send = '';
+          for (const ev of split.push(dec.decode(value, { stream: true }))) send += tracker.handle(ev);
+          if (send) yield enc.encode(send);
         }
+        // The stream ended without a final blank line: what is left goes out as it came.
+        if (partial.length) yield partial;
+        const rest = split.rest() + dec.decode();
+        if (rest && canRetrieve) {
+          const send = tracker.handle(rest);
+          if (send) yield enc.encode(send);
+        }
+        addCost(model, tracker.usage);
+        if (!canRetrieve || !tracker.pending()) break;
+        if (round >= rounds) {
+          // Out of rounds: give the client what was held back rather than nothing.
+          yield enc.encode(tracker.held());
+          break;
+        }
+        const answers = [];
+        for (const c of tracker.retrieveCalls()) answers.push(await answer(rt.format, c, tenant));
+        if (cancelled) return;
+        current = tracker.continueWith(rt.format, current, answers);
+        stats.retrieveRounds += 1;
+        const next = await upstream(request, target, { method: 'POST', headers, body: JSON.stringify(current) });
+        if (cancelled) {
+          next.body?.cancel().catch(() => {});
+          return;
+        }
+        if (!next.ok || !next.body) {
+          stats.upstreamErrors += 1;
+          const msg = { error: { type: 'upstream_error', status: next.status, message: redact(await next.text(), key).slice(0, 500) } };
+          yield enc.encode(`event: error\ndata: ${JSON.stringify(msg)}\n\n`);
+          break;
+        }
+        reader = next.body.getReader();
+        prev = tracker;
+      }
+      log('info', 'request', { ...base, status: res.status, stream: true, ms: Date.now() - t0 }, key);
+    }
+
+    const steps = relay();
+    let failure = null;
+    const out = new ReadableStream(
+      {
+        async pull(controller) {
+          if (failure) return controller.error(failure);
+          let step;
+          try {
+            step = await steps.next();
+          } catch (err) {
+            if (cancelled || err instanceof ClientClosed) return;
+            // The upstream broke off (reset, timeout) mid-stream. The client has whole events
+            // only; tell it why with an SSE error event, then (on the next pull, once the event
+            // is out) end the stream abnormally: Node drops the connection without the final
+            // chunk; workerd ends the response, so there the error event is the signal.
+            stats.upstreamErrors += 1;
+            const timeout = err instanceof UpstreamTimeout;
+            if (timeout) stats.upstreamTimeouts += 1;
+            log('error', 'stream relay failed', { ...base, error: String(err?.message ?? err) }, key);
+            failure = new StreamAborted(`headroom: the upstream stream broke off (${redact(String(err?.message ?? err), key)}); answer aborted`);
+            const type = timeout ? 'upstream_timeout' : 'upstream_incomplete';
+            const message = timeout ? `the upstream provider sent nothing for ${timeoutMs} ms` : "the upstream provider's stream broke off";
+            return controller.enqueue(enc.encode(`event: error\ndata: ${JSON.stringify({ type: 'error', error: { type, message } })}\n\n`));
+          }
+          if (cancelled) return;
+          if (step.done) controller.close();
+          else controller.enqueue(step.value);
+        },
+        cancel() {
+          if (cancelled) return;
+          cancelled = true;
+          stats.clientClosed += 1;
+          log('info', 'client closed the stream', { path: url.pathname }, key);
+          return reader.cancel().catch(() => {});
+        },
       },
-      cancel() {
-        cancelled = true;
-        reader.cancel().catch(() => {});
-      },
-    });
+      { highWaterMark: 0 },
+    );
     return new Response(out, { status: res.status, headers: responseHeaders(res, hdr) });
   }
 
@@ -552,6 +776,9 @@ export function createProxyHandlerWith(init, options = {}) {
         failed: s.failed,
         by_mode: { ...s.byMode },
         upstream_errors: s.upstreamErrors,
+        upstream_timeouts: s.upstreamTimeouts,
+        client_closed: s.clientClosed,
+        too_large: s.tooLarge,
         retrieve_rounds: s.retrieveRounds,
       },
       tokens: {
@@ -589,6 +816,15 @@ export function createProxyHandlerWith(init, options = {}) {
       '# HELP headroom_upstream_errors_total Upstream errors and unreachable upstreams',
       '# TYPE headroom_upstream_errors_total counter',
       `headroom_upstream_errors_total ${s.upstreamErrors}`,
+      '# HELP headroom_upstream_timeouts_total Upstream calls aborted after upstreamTimeoutMs without an answer',
+      '# TYPE headroom_upstream_timeouts_total counter',
+      `headroom_upstream_timeouts_total ${s.upstreamTimeouts}`,
+      '# HELP headroom_client_closed_total Requests whose client went away before the answer was complete',
+      '# TYPE headroom_client_closed_total counter',
+      `headroom_client_closed_total ${s.clientClosed}`,
+      '# HELP headroom_requests_too_large_total Requests refused with 413 (body over maxBodyBytes)',
+      '# TYPE headroom_requests_too_large_total counter',
+      `headroom_requests_too_large_total ${s.tooLarge}`,
       '# HELP headroom_retrieve_rounds_total headroom_retrieve calls answered by the proxy (rounds)',
       '# TYPE headroom_retrieve_rounds_total counter',
       `headroom_retrieve_rounds_total ${s.retrieveRounds}`,
@@ -603,7 +839,7 @@ export function createProxyHandlerWith(init, options = {}) {
 
   return async function handle(request) {
     const url = new URL(request.url);
-    const key = apiKeyOf(request, url);
+    const key = secretsOf(request, url); // for redaction; the first one names the tenant
     try {
       if (request.method === 'GET' && url.pathname === '/health') {
         return Response.json({ status: 'healthy', version: version(), mode, upstreams: Object.keys(upstreams), uptime_s: Math.round((Date.now() - started) / 1000) });
@@ -614,9 +850,9 @@ export function createProxyHandlerWith(init, options = {}) {
       }
       const retrieveMatch = /^\/v1\/retrieve\/([^/]+)$/.exec(url.pathname);
       if (request.method === 'GET' && retrieveMatch) {
-        const hash = decodeURIComponent(retrieveMatch[1]);
+        const hash = retrieveMatch[1];
         if (!/^[0-9a-f]{24}$/.test(hash)) return jsonError(400, 'invalid_hash', 'a retrieval hash is 24 lowercase hex digits');
-        const content = await store.get(await tenantOf(key), hash);
+        const content = await store.get(await tenantOf(key[0]), hash);
         // Another tenant's hash looks exactly like a missing one.
         if (content === null) return jsonError(404, 'not_found', 'no original is stored under this hash for this API key');
         stats.retrievals += 1;
@@ -627,7 +863,13 @@ export function createProxyHandlerWith(init, options = {}) {
       try {
         bytes = await readBody(request, maxBody);
       } catch (err) {
-        if (err instanceof BodyTooLarge) return jsonError(413, 'request_too_large', `the request body is larger than ${maxBody} bytes`);
+        if (err instanceof BodyTooLarge) {
+          stats.tooLarge += 1;
+          log('warn', 'request body too large', { path: url.pathname, maxBodyBytes: maxBody }, key);
+          return jsonError(413, 'request_too_large', `the request body is larger than ${maxBody} bytes`);
+        }
+        // The client went away while sending its body.
+        if (request.signal?.aborted) return upstreamFailed(new ClientClosed('the client closed the connection'), url, key);
         throw err;
       }
       stats.requests += 1;
@@ -636,18 +878,14 @@ export function createProxyHandlerWith(init, options = {}) {
         await engine();
         let input;
         try {
-          input = JSON.parse(new TextDecoder().decode(bytes));
+          input = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
         } catch {
-          return jsonError(400, 'invalid_json', 'the body is not JSON');
+          return jsonError(400, 'invalid_json', 'the body is not UTF-8 JSON');
         }
         try {
           const options = { mode: request.headers.get('x-headroom-mode') ?? mode };
           const result = hr.compress(input, options);
-          const tenant = await tenantOf(key);
-          for (const h of result.markers) {
-            const original = hr.retrieve(h);
-            if (original !== null) await store.put(tenant, h, original);
-          }
+          await keepOriginals(await tenantOf(key[0]), result.markers);
           stats.byMode[options.mode === 'audit' ? 'audit' : 'optimize'] += 1;
           stats.tokensBefore += result.tokensBefore;
           stats.tokensAfter += result.tokensAfter;
@@ -659,10 +897,12 @@ export function createProxyHandlerWith(init, options = {}) {
         }
       }
 
-      const text = new TextDecoder().decode(bytes);
+      // A body that is not UTF-8 JSON is not ours to touch: it is passed through as it came.
+      let text = '';
       let body = null;
       if (request.method === 'POST') {
         try {
+          text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
           body = JSON.parse(text);
         } catch {}
       }
@@ -670,7 +910,7 @@ export function createProxyHandlerWith(init, options = {}) {
       const bypass = /^(1|true|yes)$/i.test(request.headers.get('x-headroom-bypass') ?? '');
       if (!rt) return passthrough(request, url, key, bytes);
       if (bypass) return passthrough(request, url, key, bytes, 'bypass');
-      return await llm(request, url, key, await tenantOf(key), bytes, text, body, rt);
+      return await llm(request, url, key, await tenantOf(key[0]), bytes, text, body, rt);
     } catch (err) {
       log('error', 'proxy error', { path: url.pathname, error: String(err?.message ?? err) }, key);
       return jsonError(500, 'proxy_error', redact(String(err?.message ?? err), key));

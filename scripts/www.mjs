@@ -25,7 +25,6 @@ export function buildWww() {
     if (/\.(html|js|css)$/.test(f)) cpSync(join(root, 'www', f), join(distDir, f));
   }
   cpSync(pkg, join(distDir, 'pkg'), { recursive: true, filter: (src) => !src.startsWith(join(pkg, 'examples')) });
-  if (existsSync(join(root, 'pkg-ml', 'package.json'))) cpSync(join(root, 'pkg-ml'), join(distDir, 'pkg-ml'), { recursive: true });
 
   // The examples: those of the package, titled by www/examples.json (new ones by file name).
   const titles = JSON.parse(readFileSync(join(root, 'www', 'examples.json'), 'utf8'));
@@ -94,7 +93,12 @@ export function serve(dir = distDir, port = 8080) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;
     }
-    const headers = { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' };
+    // content-length: the ML panel's progress bar shows bytes loaded of this total.
+    const headers = {
+      'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+      'content-length': String(statSync(file).size),
+      'cache-control': 'no-store',
+    };
     if (req.method === 'HEAD') {
       res.writeHead(200, headers).end();
       return;

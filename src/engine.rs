@@ -145,15 +145,31 @@ impl Headroom {
     /// mode, or the config's `defaultMode`.
     pub fn compress(&mut self, request: &str, options: &RequestOptions) -> Result<CompressResult> {
         let mode = options.mode.unwrap_or(self.config.default_mode);
-        let result = self.run(request, options, mode).map(|(r, m)| self.track_cache(r, m));
-        self.record(&result, mode);
-        result
+        let total = Stopwatch::start();
+        let parsed = self.parse_request(request);
+        self.finish(total, parsed, options, mode)
+    }
+
+    /// `compress`, taking the request text by value: it is freed as soon as it is parsed, so a
+    /// 10 MB request is not held twice while the pipeline runs (the wasm layer uses this).
+    pub fn compress_owned(&mut self, request: String, options: &RequestOptions) -> Result<CompressResult> {
+        let mode = options.mode.unwrap_or(self.config.default_mode);
+        let total = Stopwatch::start();
+        let parsed = self.parse_request(&request);
+        drop(request);
+        self.finish(total, parsed, options, mode)
     }
 
     /// Runs the pipeline and returns the plan; callers make no provider call.
     pub fn simulate(&mut self, request: &str, options: &RequestOptions) -> Result<CompressResult> {
-        let result = self.run(request, options, Mode::Simulate).map(|(r, m)| self.track_cache(r, m));
-        self.record(&result, Mode::Simulate);
+        let total = Stopwatch::start();
+        let parsed = self.parse_request(request);
+        self.finish(total, parsed, options, Mode::Simulate)
+    }
+
+    fn finish(&mut self, total: Stopwatch, parsed: Result<Value>, options: &RequestOptions, mode: Mode) -> Result<CompressResult> {
+        let result = parsed.and_then(|value| self.run(total, value, options, mode)).map(|(r, m)| self.track_cache(r, m));
+        self.record(&result, mode);
         result
     }
 
@@ -271,9 +287,8 @@ impl Headroom {
         r
     }
 
-    fn run(&self, request: &str, options: &RequestOptions, mode: Mode) -> Result<(CompressResult, CacheMetrics)> {
-        let total = Stopwatch::start();
-        let value = self.parse_request(request)?;
+    /// `total` started before the request was parsed, so the reported total time includes it.
+    fn run(&self, total: Stopwatch, value: Value, options: &RequestOptions, mode: Mode) -> Result<(CompressResult, CacheMetrics)> {
         let had_body = value.is_object();
         let provider = options.provider.or(self.config.provider);
         let mut conv = Conversation::parse(value, provider)?;
@@ -334,7 +349,10 @@ impl Headroom {
                 "the first {frozen} messages are a cached prefix that covers the tools, and the retrieve tool is not among them: only lossless compression was applied"
             ));
         }
-        let original = if mode == Mode::Audit { Some(conv.clone()) } else { None };
+        // The request as it came, for audit's answer and for the never-more-tokens fallback. Block
+        // texts are shared, so this costs the request's skeleton, not its content.
+        let pristine = conv.clone();
+        let original = (mode == Mode::Audit).then(|| pristine.clone());
         let mut work = conv;
         let deadline = self.config.limits.deadline_ms;
         // Tokens added on purpose by transforms that may add them (see Transform::may_add_tokens).
@@ -383,7 +401,7 @@ impl Headroom {
         // Never send more than was given: if the savings do not pay for what compression adds
         // (markers, the retrieve tool), send the request as it came.
         let (out, markers, tools) = if tokens_after > tokens_before + allowed_extra {
-            let original = Conversation::parse(self.parse_request(request)?, provider)?;
+            let original = pristine;
             tokens_after = tokens_before;
             applied.clear();
             warnings.push(format!("compression would have added tokens ({tokens_before} -> {}); the request is sent unchanged", counter.count_conversation(&out)));

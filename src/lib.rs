@@ -16,6 +16,7 @@
 //! # Ok(())
 //! # }
 //! ```
+#![forbid(unsafe_code)]
 
 pub mod ccr;
 pub mod clock;

@@ -42,10 +42,11 @@ impl WasmHeadroom {
         Ok(WasmHeadroom { inner })
     }
 
-    /// Returns the JSON of the result.
-    pub fn compress(&mut self, request_json: &str, options_json: Option<String>) -> Result<String, JsValue> {
+    /// Returns the JSON of the result. The request text is taken by value so the engine can free
+    /// it once parsed.
+    pub fn compress(&mut self, request_json: String, options_json: Option<String>) -> Result<String, JsValue> {
         let options = parse_options(options_json.as_deref()).map_err(to_js)?;
-        let result = self.inner.compress(request_json, &options).map_err(to_js)?;
+        let result = self.inner.compress_owned(request_json, &options).map_err(to_js)?;
         to_json_text(&result).map_err(to_js)
     }
 

@@ -238,7 +238,7 @@ impl Gen {
         self.0
     }
     fn value(&mut self, depth: u32) -> Value {
-        match self.next() % if depth > 3 { 4 } else { 7 } {
+        match self.next() % if depth > 3 { 4 } else { 9 } {
             0 => Value::Null,
             1 => json!(self.next() % 1000),
             2 => json!(format!("s{}", self.next() % 50)),
@@ -249,7 +249,21 @@ impl Gen {
                 let n = self.next() % 6;
                 Value::Object((0..n).map(|i| (keys[i as usize].to_string(), self.value(depth + 1))).collect())
             }
-            _ => Value::Array((0..self.next() % 80).map(|i| json!({"id": i, "status": if self.next() % 17 == 0 { "failed" } else { "ok" }, "v": self.next() % 100})).collect()),
+            6 => Value::Array((0..self.next() % 80).map(|i| json!({"id": i, "status": if self.next() % 17 == 0 { "failed" } else { "ok" }, "v": self.next() % 100})).collect()),
+            // A map of records keyed by id.
+            7 => Value::Object(
+                (0..self.next() % 150).map(|i| (format!("k{i}"), json!({"n": self.next() % 50, "ok": self.next() % 9 != 0}))).collect(),
+            ),
+            // Events of several shapes.
+            _ => Value::Array(
+                (0..self.next() % 90)
+                    .map(|i| match self.next() % 3 {
+                        0 => json!({"type": "push", "id": i, "ref": format!("r{}", self.next() % 9)}),
+                        1 => json!({"type": "issue", "id": i, "state": if self.next() % 13 == 0 { "error" } else { "open" }, "user": {"login": "u"}}),
+                        _ => json!({"type": "star", "id": i}),
+                    })
+                    .collect(),
+            ),
         }
     }
 }
@@ -278,4 +292,156 @@ fn property_never_more_tokens_lossless_decodes_never_panics() {
             }
         }
     }
+}
+
+/// A dict keyed by id with 5,000 entries: reduced like an array, a marker entry at the end.
+fn users_by_id() -> Value {
+    let mut m = serde_json::Map::new();
+    for i in 0..5000 {
+        let status = if i == 3217 { "suspended" } else { "active" };
+        let mut user = json!({"name": format!("user {i}"), "email": format!("u{i}@example.com"), "status": status, "logins": 10 + i % 7});
+        if i == 4100 {
+            user["error"] = json!("password hash missing");
+        }
+        m.insert(format!("usr_{i:05}"), user);
+    }
+    Value::Object(m)
+}
+
+#[test]
+fn map_with_many_keys_keeps_the_keys_that_matter() {
+    let orig = users_by_id();
+    let r = run("What is the email of usr_02718?", &orig);
+    assert!(r.saved() > 0.9, "saved {:.2}", r.saved());
+    r.assert_retrievable();
+    let kept = r.kept();
+    let m = kept.as_object().unwrap();
+    for key in ["usr_02718", "usr_00000", "usr_04999", "usr_04100"] {
+        assert_eq!(m.get(key), orig.get(key), "{key} kept, unchanged");
+    }
+    assert!(m.len() < 40, "{} keys", m.len());
+    let keys: Vec<&String> = m.keys().collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted, "original order");
+    if r.after.starts_with("#headroom-table") {
+        assert!(r.after.contains("@table:1 {"), "a map table");
+        assert!(r.after.lines().last().unwrap().contains("keys omitted"));
+    } else {
+        let marker = m.get("[headroom]").and_then(Value::as_str).unwrap();
+        assert!(marker.contains("keys omitted") && marker.contains(&r.markers[0]));
+    }
+}
+
+#[test]
+fn flat_config_map_keeps_the_key_asked_about() {
+    let mut m = serde_json::Map::new();
+    for i in 0..400 {
+        m.insert(format!("feature.flag_{i}.enabled"), json!(i % 3 == 0));
+    }
+    m.insert("database.pool_size".into(), json!(64));
+    let orig = json!({"service": "checkout", "settings": Value::Object(m)});
+    let r = run("What is database.pool_size set to?", &orig);
+    assert!(r.saved() > 0.7, "saved {:.2}", r.saved());
+    r.assert_retrievable();
+    let kept = r.kept();
+    assert_eq!(kept["service"], "checkout");
+    assert_eq!(kept["settings"]["database.pool_size"], 64);
+    assert_eq!(kept["settings"]["feature.flag_0.enabled"], true, "first key");
+    assert!(kept["settings"]["[headroom]"].as_str().unwrap().starts_with("[headroom: "));
+}
+
+fn events(n: usize) -> Value {
+    Value::Array(
+        (0..n)
+            .map(|i| match i % 4 {
+                0 | 2 => json!({"type": "PushEvent", "id": i, "actor": {"login": format!("dev{}", i % 9)}, "commits": i % 5, "ref": "refs/heads/main"}),
+                1 => json!({"type": "IssuesEvent", "id": i, "actor": {"login": format!("dev{}", i % 9)}, "action": if i == 41 { "failed" } else { "opened" }, "number": 1000 + i}),
+                _ => json!({"type": "WatchEvent", "id": i, "actor": {"login": format!("dev{}", i % 9)}}),
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn heterogeneous_array_becomes_one_table_per_shape_and_decodes() {
+    let cfg = Config::from_json(r#"{"smartCrusher":{"losslessOnly":true}}"#).unwrap();
+    let orig = events(60);
+    let r = run_with(cfg, "anything", &orig);
+    assert!(r.markers.is_empty());
+    assert!(r.after.starts_with("#headroom-table v1"), "{}", &r.after[..200.min(r.after.len())]);
+    for b in ["@table:1.1 [30]", "@table:1.2 [15]", "@table:1.3 [15]"] {
+        assert!(r.after.contains(b), "{b} in\n{}", r.after);
+    }
+    assert_eq!(decode_table(&r.after).unwrap(), orig, "decodes to the original, order included");
+    assert!(r.saved() > 0.15, "saved {:.2}", r.saved());
+    // Lossy: the kept items decode in order, the failed one among them.
+    let orig = events(1000);
+    let r = run("which issue event failed?", &orig);
+    r.assert_retrievable();
+    let kept = r.kept();
+    let items = kept.as_array().unwrap();
+    let ids: Vec<u64> = items.iter().filter_map(|i| i["id"].as_u64()).collect();
+    assert!(ids.contains(&41) && ids.contains(&0) && ids.contains(&999), "{ids:?}");
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    for it in items.iter().filter(|i| i.is_object()) {
+        assert_eq!(it, &orig[it["id"].as_u64().unwrap() as usize]);
+    }
+}
+
+#[test]
+fn map_and_bucket_tables_decode_by_hand() {
+    let t = "#headroom-table v1\n{\"m\":\"@table:1\",\"e\":\"@table:2\"}\n@table:1 {2} [\"a\"]\n\"x\",1\n\"y\",\n@table:2.1 [1] [\"t\",\"v\"]\n1,\"b\",2\n@table:2.2 [1] [\"t\"]\n0,\"a\"";
+    assert_eq!(decode_table(t).unwrap(), json!({"m": {"x": {"a": 1}, "y": {}}, "e": [{"t": "a"}, {"t": "b", "v": 2}]}));
+    // Bucket indices must cover 0..n exactly.
+    let bad = "#headroom-table v1\n\"@table:1\"\n@table:1.1 [1] [\"t\"]\n3,\"a\"";
+    assert!(decode_table(bad).is_err());
+    let bad = "#headroom-table v1\n\"@table:1\"\n@table:1 {1} [\"t\"]\n3,\"a\"";
+    assert!(decode_table(bad).is_err(), "a map row starts with its key");
+}
+
+#[test]
+fn schema_properties_are_never_dropped() {
+    let props: serde_json::Map<String, Value> = (0..40).map(|i| (format!("Param{i}"), json!({"type": "string", "description": format!("parameter {i}")}))).collect();
+    let tools: Vec<Value> = (0..30)
+        .map(|t| json!({"type": "function", "function": {"name": format!("Op{t}"), "description": "an operation", "parameters": {"type": "object", "properties": props.clone(), "required": ["Param0"]}}}))
+        .collect();
+    let r = run("which parameters does Op7 need?", &Value::Array(tools));
+    let kept = r.kept();
+    for t in kept.as_array().unwrap().iter().filter(|t| t.is_object()) {
+        assert_eq!(t["function"]["parameters"]["properties"].as_object().unwrap().len(), 40, "every parameter stays");
+    }
+}
+
+/// The real API outputs of the side-by-side benchmark (benches/peer/fixtures/api, sources in
+/// SOURCES.md there): every fact the question needs stays visible, the median saving is at least
+/// 70%, and the original is retrievable.
+#[test]
+fn real_api_outputs_keep_the_facts_asked_about() {
+    let fixtures = [
+        include_str!("../benches/peer/fixtures/api/db_customers.json"),
+        include_str!("../benches/peer/fixtures/api/db_invoices.json"),
+        include_str!("../benches/peer/fixtures/api/db_jazz_tracks.json"),
+        include_str!("../benches/peer/fixtures/api/db_invoice_lines.json"),
+        include_str!("../benches/peer/fixtures/api/gh_issues_regex.json"),
+        include_str!("../benches/peer/fixtures/api/fn_tools_dynamodb.json"),
+        include_str!("../benches/peer/fixtures/api/fn_tools_sqs.json"),
+    ];
+    let mut saved = Vec::new();
+    for f in fixtures {
+        let fx: Value = serde_json::from_str(f).unwrap();
+        let output: Value = serde_json::from_str(fx["output"].as_str().unwrap()).unwrap();
+        let r = run(fx["query"].as_str().unwrap(), &output);
+        for fact in fx["facts"].as_array().unwrap() {
+            let fact = fact.as_str().unwrap();
+            assert!(r.after.contains(fact), "{}: lost {fact:?}", fx["name"]);
+        }
+        if !r.markers.is_empty() {
+            r.assert_retrievable();
+        }
+        saved.push(r.saved());
+    }
+    saved.sort_by(f64::total_cmp);
+    let median = saved[saved.len() / 2];
+    assert!(median >= 0.7, "median saved {median:.2}: {saved:?}");
 }

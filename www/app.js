@@ -7,23 +7,42 @@ const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&l
 /** Inputs over this size go to the worker as a URL or File and are not put in the textarea. */
 const SHOW_MAX = 300_000;
 
-const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
-const pending = new Map();
-let seq = 0;
-worker.onmessage = ({ data }) => {
-  const p = pending.get(data.id);
-  pending.delete(data.id);
-  if (data.ok) p.resolve(data);
-  else p.reject(Object.assign(new Error(data.error.message), data.error));
-};
-worker.onerror = (e) => showError(`The worker failed: ${e.message}`);
-function call(type, args = {}) {
-  const id = ++seq;
-  return new Promise((resolve, reject) => {
-    pending.set(id, { resolve, reject });
-    worker.postMessage({ id, type, ...args });
-  });
+/**
+ * Request/reply over a worker: `call(type, args)` resolves with the worker's `{ id, ok: true }`
+ * reply or rejects with its error; messages without an id go to `onEvent` (progress).
+ * `call.close(error)` stops the worker and rejects what is pending with `error`.
+ */
+function connect(w, onEvent) {
+  const pending = new Map();
+  let seq = 0;
+  w.onmessage = ({ data }) => {
+    if (data.id === undefined) {
+      onEvent?.(data);
+      return;
+    }
+    const p = pending.get(data.id);
+    pending.delete(data.id);
+    if (data.ok) p.resolve(data);
+    else p.reject(Object.assign(new Error(data.error.message), data.error));
+  };
+  const call = (type, args = {}) => {
+    const id = ++seq;
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      w.postMessage({ id, type, ...args });
+    });
+  };
+  call.close = (error) => {
+    w.terminate();
+    for (const p of pending.values()) p.reject(error);
+    pending.clear();
+  };
+  return call;
 }
+
+const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+worker.onerror = (e) => showError(`The worker failed: ${e.message}`);
+const call = connect(worker);
 
 let defaults = null;
 /** What to compress when it is not the textarea's text: { kind: 'url', url, name } or { kind: 'file', file }. */
@@ -89,15 +108,168 @@ async function start() {
   document.body.dataset.ready = 'true';
 }
 
+// The ML panel: its own worker (ml-worker.js), created when the model is first loaded.
+let mlInfo = null;
+let mlCall = null;
+let mlRunNo = 0;
+const MB = (n) => (n / 1048576).toFixed(1);
+
 function renderMl(ml) {
-  const status = $('ml-status');
-  if (ml.available) {
-    status.textContent = `The ml build (pkg-ml ${ml.version ?? ''}) is present, but this playground does not drive it yet.`;
-  } else {
-    status.textContent =
-      'Not available in this build: the ML compressor ships as a separate ml build (pkg-ml/), and none was found next to this page.';
-  }
+  mlInfo = ml;
   $('ml').dataset.available = String(ml.available);
+  if (ml.available) {
+    $('ml-controls').disabled = false;
+    mlStatus(`Available: loading fetches the ml module and the default model${ml.bytes ? ` (${MB(ml.bytes)} MB)` : ''} from this server.`);
+  } else {
+    mlStatus(`Not available in this build: the package in pkg/ has no ML compressor (${ml.missing} is missing; scripts/build-pkg.sh adds it when models/default/ holds the model).`);
+  }
+}
+
+function mlStatus(text) {
+  $('ml-status').textContent = text;
+}
+function mlError(text) {
+  $('ml-error').textContent = text;
+  $('ml-error').hidden = !text;
+}
+const errText = (e) => `${e.name ?? 'Error'}${e.code ? ` (${e.code})` : ''}: ${e.message}`;
+
+function showProgress(loaded, total) {
+  const bar = $('ml-progress');
+  bar.max = Math.max(total, 1);
+  bar.value = loaded;
+  const pct = total ? Math.floor((100 * loaded) / total) : 0;
+  $('ml-progress-text').textContent = `${MB(loaded)} of ${MB(total)} MB (${pct}%)`;
+  if (total && loaded >= total) mlStatus('Downloaded; preparing the model…');
+}
+
+async function mlLoad() {
+  $('ml-load').disabled = true;
+  mlError('');
+  mlStatus('Loading the ml module and the default model…');
+  const w = new Worker(new URL('./ml-worker.js', import.meta.url), { type: 'module' });
+  const c = connect(w, (ev) => {
+    if (ev.type === 'progress') showProgress(ev.loaded, ev.total);
+  });
+  // A worker that fails outside a request (its script did not load) fails what is pending.
+  w.onerror = (e) => c.close(new Error(`the ML worker failed: ${e.message || 'its script did not load'}`));
+  try {
+    const r = await c('load', { total: mlInfo.bytes });
+    showProgress(r.bytes, r.bytes);
+    mlCall = c;
+    $('ml-run').disabled = false;
+    $('ml-load').textContent = 'Model loaded';
+    $('ml').dataset.loaded = 'true';
+    mlStatus(`Loaded ${MB(r.bytes)} MB in ${(r.ms / 1000).toFixed(1)} s (engine ${r.version}). Choose a rate and compress.`);
+  } catch (e) {
+    c.close(e);
+    $('ml-load').disabled = false;
+    mlError(`Could not load the model: ${errText(e)}`);
+    mlStatus('Failed to load.');
+  }
+}
+
+async function mlFromRequest() {
+  mlError('');
+  const typed = $('input').value.trim() ? { kind: 'text', text: $('input').value } : null;
+  try {
+    const r = await call('requestText', { source: bigSource ?? typed });
+    if (!r.text) {
+      mlStatus('No request yet: pick an example or paste a request above first.');
+      return;
+    }
+    $('ml-input').value = r.text;
+    mlStatus(`Took the request's longest text: ${fmt(r.chars)} characters${r.cut ? `, cut to the first ${fmt(r.text.length)}` : ''}.`);
+  } catch (e) {
+    mlError(`Could not read the request: ${errText(e)}`);
+  }
+}
+
+async function mlRun() {
+  const text = $('ml-input').value;
+  if (!text.trim()) {
+    mlStatus('Paste a text first, or take one from the request.');
+    return;
+  }
+  const n = ++mlRunNo;
+  const options = { rate: Number($('ml-rate').value) };
+  if ($('model').value.trim()) options.model = $('model').value.trim();
+  mlError('');
+  $('ml-run').disabled = true;
+  $('ml-cancel').disabled = false;
+  $('ml').dataset.phase = 'running';
+  mlStatus('Compressing in the ML worker (up to about a second per 512-token window)…');
+  try {
+    const r = await mlCall('compress', { text, options });
+    if (n !== mlRunNo) return;
+    renderMlResult(r, options);
+    mlStatus(`Done: ${fmt(r.result.originalTokens)} → ${fmt(r.result.compressedTokens)} tokens at rate ${options.rate.toFixed(2)}.`);
+    $('ml').dataset.phase = 'done';
+  } catch (e) {
+    if (n !== mlRunNo) return;
+    if (e.name === 'AbortError') {
+      $('ml').dataset.phase = 'cancelled';
+      mlStatus('Cancelled: the ML worker was stopped, and the model with it; load it again to compress.');
+    } else {
+      $('ml').dataset.phase = 'error';
+      mlError(errText(e));
+      mlStatus('Failed.');
+    }
+  } finally {
+    $('ml').dataset.run = String(n);
+    if (n === mlRunNo) {
+      $('ml-run').disabled = !mlCall;
+      $('ml-cancel').disabled = true;
+    }
+  }
+}
+
+/** Stops a running compression: the only way to stop wasm mid-call is to end its worker. */
+function mlCancel() {
+  if (!mlCall) return;
+  const c = mlCall;
+  mlCall = null;
+  $('ml').dataset.loaded = 'false';
+  $('ml-load').textContent = 'Load the model';
+  $('ml-load').disabled = false;
+  showProgress(0, mlInfo.bytes ?? 0);
+  c.close(new DOMException('cancelled', 'AbortError'));
+}
+
+function renderMlResult({ result: r, ms, words }, options) {
+  $('ml-result').hidden = false;
+  $('ml-result').dataset.sent = JSON.stringify(options);
+  setNumber('ml-tokens-before', r.originalTokens);
+  setNumber('ml-tokens-after', r.compressedTokens);
+  setNumber('ml-saved', r.originalTokens - r.compressedTokens,
+    `${fmt(r.originalTokens - r.compressedTokens)} (${r.savingsPercentage.toFixed(1)}%)`);
+  setNumber('ml-time', ms, `${(ms / 1000).toFixed(2)} s`);
+  setNumber('ml-kept', words?.kept ?? '', words ? fmt(words.kept) : '–');
+  setNumber('ml-dropped', words?.dropped ?? '', words ? fmt(words.dropped) : '–');
+  const keptPct = r.originalTokens ? ((100 * r.compressedTokens) / r.originalTokens).toFixed(1) : '0';
+  $('ml-meta').textContent =
+    `Tokens of ${options.model ?? 'gpt-4o'} · rate ${options.rate.toFixed(2)}: ${keptPct}% of the tokens kept` +
+    (words ? ` · ${fmt(words.kept + words.dropped)} words in` : '');
+  $('ml-warnings').innerHTML = r.warnings.map((w) => `<li>${esc(w)}</li>`).join('');
+  const box = $('ml-text');
+  box.replaceChildren();
+  if (!words) {
+    box.textContent = 'The output could not be matched word by word to the input; see the compressed text below.';
+  } else {
+    const frag = document.createDocumentFragment();
+    for (const [kind, t] of words.runs) {
+      if (kind === 'space') {
+        frag.append(t);
+        continue;
+      }
+      const el = document.createElement(kind === 'kept' ? 'span' : 'del');
+      el.className = kind;
+      el.textContent = t;
+      frag.append(el);
+    }
+    box.append(frag);
+  }
+  $('ml-compressed').textContent = r.compressed;
 }
 
 async function loadExample() {
@@ -369,6 +541,13 @@ document.addEventListener('click', (e) => {
   else if (t.dataset.fold || t.dataset.more) openFold(t);
 });
 $('run').addEventListener('click', () => run());
+$('ml-load').addEventListener('click', () => mlLoad());
+$('ml-run').addEventListener('click', () => mlRun());
+$('ml-cancel').addEventListener('click', () => mlCancel());
+$('ml-from-request').addEventListener('click', () => mlFromRequest());
+$('ml-rate').addEventListener('input', () => {
+  $('ml-rate-value').textContent = Number($('ml-rate').value).toFixed(2);
+});
 $('example').addEventListener('change', () => loadExample());
 $('file').addEventListener('change', () => loadFile());
 $('input').addEventListener('input', () => {

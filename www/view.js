@@ -293,3 +293,89 @@ export function foldLabel(f) {
   if (f.bCount) parts.push(`${f.bCount.toLocaleString('en-US')} added`);
   return `${parts.join(', ')} lines`;
 }
+
+/**
+ * The files of the ML compressor, relative to the page: the `headroom-wasm/ml` browser entry, its
+ * wasm module and the default model the package ships. The page offers the ML panel when all are
+ * served; their sizes make the download's progress total.
+ */
+export const ML_FILES = {
+  entry: './pkg/ml/browser.js',
+  wasm: './pkg/wasm-ml/headroom_bg.wasm',
+  model: './pkg/models/default/model.onnx',
+  tokenizer: './pkg/models/default/tokenizer.json',
+};
+
+/** Whitespace as the ML compressor splits words (Rust's `char::is_whitespace`). */
+const WS = '\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const WORD_OR_SPACE = new RegExp(`[${WS}]+|[^${WS}]+`, 'gu');
+const SPACE = new RegExp(`^[${WS}]`, 'u');
+
+/** The whitespace-separated words of `text`, as the ML compressor splits them. */
+export function words(text) {
+  return (text.match(WORD_OR_SPACE) ?? []).filter((p) => !SPACE.test(p));
+}
+
+/**
+ * Which words of `text` the ML compressor kept. Its output is the kept words' original text in
+ * order; between two kept words it puts a line break exactly when the text has one between them
+ * (else a space, or the original gap when nothing between them was dropped). So each line of the
+ * output holds kept words of one line of the text, lines in order: each output line is matched to
+ * the first later text line holding its words in order, and the words within it likewise. Where
+ * a repeated word could be either occurrence in a line, the first one is shown kept.
+ * Returns runs `[kind, text]` covering `text` exactly, kind 'kept', 'dropped' or 'space'
+ * (whitespace between a kept and a dropped run; whitespace between two words of one kind stays in
+ * their run), and the counts; or null when the output cannot be matched that way (force tokens
+ * split off inside a word, which the playground does not use).
+ */
+export function alignWords(text, compressed) {
+  const parts = text.match(WORD_OR_SPACE) ?? [];
+  // The text's lines, each as the indices (into parts) of its words.
+  const lines = [[]];
+  parts.forEach((p, i) => {
+    if (!SPACE.test(p)) lines[lines.length - 1].push(i);
+    else for (let n = p.split('\n').length - 1; n > 0; n--) lines.push([]);
+  });
+  const keep = new Set();
+  let line = 0;
+  for (const outLine of compressed.split('\n')) {
+    const want = words(outLine);
+    if (want.length === 0) continue;
+    let hit = null;
+    for (; line < lines.length && hit === null; line++) hit = subsequence(want, lines[line], parts);
+    if (hit === null) return null;
+    for (const i of hit) keep.add(i);
+  }
+  const runs = [];
+  let kept = 0;
+  let dropped = 0;
+  let gap = null; // whitespace waiting to join the next word's run or stand alone
+  parts.forEach((part, i) => {
+    if (SPACE.test(part)) {
+      gap = part;
+      return;
+    }
+    const kind = keep.has(i) ? 'kept' : 'dropped';
+    if (kind === 'kept') kept++;
+    else dropped++;
+    const last = runs[runs.length - 1];
+    if (last && last[0] === kind) {
+      last[1] += (gap ?? '') + part;
+    } else {
+      if (gap !== null) runs.push(['space', gap]);
+      runs.push([kind, part]);
+    }
+    gap = null;
+  });
+  if (gap !== null) runs.push(['space', gap]);
+  return { runs, kept, dropped };
+}
+
+/** The first indices of `line` (into parts) whose words are `want` in order, or null. */
+function subsequence(want, line, parts) {
+  const hit = [];
+  for (const i of line) {
+    if (hit.length < want.length && parts[i] === want[hit.length]) hit.push(i);
+  }
+  return hit.length === want.length ? hit : null;
+}

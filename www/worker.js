@@ -2,7 +2,7 @@
 // request, compressing it, rendering and diffing both sides) so the page's main thread only draws
 // small pages of rows. One request in, one reply out, in order: { id, type, ... } -> { id, ok, ... }.
 import { init, Headroom, version, countTokens } from './pkg/browser.js';
-import { displayLines, diffLines, planRows, expandFold, clip, foldLabel, MARKER_RE, EXPAND_ROWS } from './view.js';
+import { displayLines, diffLines, planRows, expandFold, clip, foldLabel, MARKER_RE, EXPAND_ROWS, ML_FILES } from './view.js';
 
 /** Rows sent per page; the page draws them in one go, so this bounds a main-thread task. */
 const PAGE_ROWS = 1500;
@@ -64,6 +64,13 @@ const handlers = {
 
   more() {
     return { items: nextPage() };
+  },
+
+  /** The text the ML panel compresses, taken from the request (the page's, or the last run's). */
+  async requestText({ source }) {
+    const text = source ? await readSource(source) : current?.text;
+    if (text === undefined) return { text: '', chars: 0, cut: false };
+    return longestText(JSON.parse(text));
   },
 
   expand({ fold }) {
@@ -156,16 +163,46 @@ async function readSource(source) {
   return res.text();
 }
 
-/** The ML compressor ships as a separate build (pkg-ml/); the page offers it only when present. */
+/**
+ * The ML compressor is in the package when it was built with its ml module and default model
+ * (pkg/ml/, pkg/wasm-ml/, pkg/models/default/); the page offers it only then. Returns the bytes
+ * the panel's load will fetch.
+ */
 async function detectMl() {
   try {
-    const res = await fetch(new URL('./pkg-ml/package.json', self.location.href), { cache: 'no-store' });
-    if (!res.ok) return { available: false, reason: 'not-built' };
-    const pkg = await res.json();
-    return { available: true, version: pkg.version ?? null };
+    let bytes = 0;
+    for (const [name, path] of Object.entries(ML_FILES)) {
+      const res = await fetch(new URL(path, self.location.href), { method: 'HEAD', cache: 'no-store' });
+      if (!res.ok) return { available: false, missing: path };
+      if (name !== 'entry') bytes += Number(res.headers.get('content-length')) || 0;
+    }
+    return { available: true, bytes: bytes || null };
   } catch {
-    return { available: false, reason: 'not-built' };
+    return { available: false, missing: ML_FILES.entry };
   }
+}
+
+/** Longest text the ML panel takes from a request: about 20 windows of the default model. */
+const ML_TEXT_MAX = 40_000;
+
+/**
+ * The longest string in a request (in practice a tool output or a long message), for the ML
+ * panel; past ML_TEXT_MAX characters, cut at the last line break (else space) before it.
+ */
+function longestText(value) {
+  let best = '';
+  const walk = (v) => {
+    if (typeof v === 'string') {
+      if (v.length > best.length) best = v;
+    } else if (v && typeof v === 'object') {
+      for (const x of Array.isArray(v) ? v : Object.values(v)) walk(x);
+    }
+  };
+  walk(value);
+  if (best.length <= ML_TEXT_MAX) return { text: best, chars: best.length, cut: false };
+  const head = best.slice(0, ML_TEXT_MAX);
+  const at = Math.max(head.lastIndexOf('\n'), head.lastIndexOf(' '));
+  return { text: head.slice(0, at > 0 ? at : ML_TEXT_MAX), chars: best.length, cut: true };
 }
 
 function merge(a, b) {

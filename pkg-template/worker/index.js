@@ -16,6 +16,8 @@ function setup(env) {
   const options = { store, upstreams, mode: env.HEADROOM_MODE === 'audit' ? 'audit' : 'optimize' };
   // The budget is per isolate: Workers run many isolates, so it is a soft cap at best.
   if (env.HEADROOM_BUDGET_USD) options.budgetUsd = Number(env.HEADROOM_BUDGET_USD);
+  if (env.HEADROOM_UPSTREAM_TIMEOUT_MS) options.upstreamTimeoutMs = Number(env.HEADROOM_UPSTREAM_TIMEOUT_MS);
+  if (env.HEADROOM_MAX_BODY_BYTES) options.maxBodyBytes = Number(env.HEADROOM_MAX_BODY_BYTES);
   if (env.HEADROOM_LOG_LEVEL) {
     options.logLevel = env.HEADROOM_LOG_LEVEL;
     options.logger = (entry) => console.log(JSON.stringify(entry)); // keys are redacted before this

@@ -36,22 +36,24 @@ pub fn marker(summary: &str, hash: &str) -> String {
     format!("[headroom: {summary}; retrieve the original with {RETRIEVE_TOOL_NAME} hash={hash}]")
 }
 
-/// Every hash named by a marker in `text`, in order of appearance.
+/// Every hash named by a marker in `text`, in order of appearance. A marker is what `marker`
+/// writes: `[headroom: ` somewhere before `; retrieve the original with headroom_retrieve hash=`,
+/// then exactly 24 lowercase hex digits and `]`. The whole tail is matched, not just `hash=`, so
+/// text that merely mentions a hash (source code, logs) is never taken for a marker, and a
+/// summary may itself quote a marker.
 pub fn find_markers(text: &str) -> Vec<String> {
+    const TAIL: &str = "; retrieve the original with headroom_retrieve hash=";
     let mut out = Vec::new();
-    let needle = "hash=";
-    let mut rest = text;
-    while let Some(i) = rest.find(needle) {
-        let after = &rest[i + needle.len()..];
-        let candidate: String = after.chars().take(HASH_LEN).collect();
-        let before = &rest[..i];
-        if is_hash(&candidate)
-            && !after[HASH_LEN.min(after.len())..].starts_with(|c: char| c.is_ascii_hexdigit())
-            && before.rfind("[headroom:").is_some()
-        {
-            out.push(candidate);
+    let Some(first_open) = text.find("[headroom:") else { return out };
+    let mut from = first_open;
+    while let Some(i) = text.get(from..).and_then(|rest| rest.find(TAIL)).map(|i| from + i) {
+        let after = text.get(i + TAIL.len()..).unwrap_or("");
+        if let Some(candidate) = after.get(..HASH_LEN) {
+            if is_hash(candidate) && after.get(HASH_LEN..).is_some_and(|r| r.starts_with(']')) {
+                out.push(candidate.to_string());
+            }
         }
-        rest = &rest[i + needle.len()..];
+        from = i + TAIL.len();
     }
     out
 }

@@ -156,7 +156,7 @@ pub(crate) fn write(conv: &Conversation) -> Value {
     let mut out = join_body(&conv.body, "messages", conv.messages_value());
     if let Value::Object(body) = &mut out {
         if let Some(sys) = conv.messages.iter().find(|m| m.origin == Origin::SystemField) {
-            body.insert("system".into(), sys.raw.clone());
+            body.insert("system".into(), sys.to_value());
         }
     }
     out
@@ -192,6 +192,7 @@ fn reparse(m: &mut Message, raw: Value) -> bool {
         Origin::List => parse_message(raw, 0),
     };
     let Ok(mut new) = parsed else { return false };
+    new.detach_texts();
     for b in &mut new.blocks {
         if b.tool_name.is_none() && b.tool_id.is_some() {
             b.tool_name = m.blocks.iter().find(|o| o.tool_id == b.tool_id).and_then(|o| o.tool_name.clone());
@@ -224,7 +225,7 @@ pub fn add_cache_breakpoint(m: &mut Message) -> bool {
     if m.frozen {
         return false;
     }
-    let mut raw = m.raw.clone();
+    let mut raw = m.to_value();
     let parts = match m.origin {
         Origin::SystemField => Some(&mut raw),
         Origin::List => raw.get_mut("content"),
@@ -252,7 +253,7 @@ pub fn split_system_with_breakpoint(m: &mut Message, at: usize) -> bool {
     if m.frozen || m.origin != Origin::SystemField {
         return false;
     }
-    let mut raw = m.raw.clone();
+    let mut raw = m.to_value();
     let split = |text: &str, base: Option<&Map<String, Value>>| -> Option<(Value, Value)> {
         let (head, tail) = (text.get(..at)?, text.get(at..)?);
         if head.trim().is_empty() || tail.is_empty() {

@@ -124,7 +124,7 @@ pub(crate) fn write(conv: &Conversation) -> Value {
     if let Value::Object(body) = &mut out {
         if let Some(sys) = conv.messages.iter().find(|m| m.origin == Origin::SystemField) {
             let key = if body.contains_key("system_instruction") { "system_instruction" } else { "systemInstruction" };
-            body.insert(key.into(), sys.raw.clone());
+            body.insert(key.into(), sys.to_value());
         }
     }
     out

@@ -13,6 +13,11 @@ pub mod openai;
 use crate::config::Provider;
 use crate::error::{Error, Result};
 use serde_json::{Map, Value};
+use std::sync::Arc;
+
+/// A block's text, shared: cloning a conversation (the engine's rollback snapshot) or storing an
+/// original in the CCR store costs a reference count, not a copy of a 10 MB tool output.
+pub type Text = Arc<String>;
 
 /// Canonical roles. Google's `model` is `Assistant`; tool results are `Tool` only in OpenAI
 /// (Anthropic and Google carry them inside `user` turns).
@@ -73,7 +78,7 @@ pub enum BlockKind {
 pub struct Block {
     pub kind: BlockKind,
     /// Text for `Text`, arguments for `ToolCall`, content for `ToolResult`; empty for images.
-    pub text: String,
+    pub text: Text,
     /// Tool call id linking a `ToolCall` to its `ToolResult`.
     pub tool_id: Option<String>,
     /// Tool (function) name; for results, taken from the matching call.
@@ -85,13 +90,16 @@ pub struct Block {
     pub editable: bool,
     /// Whether this block sits before (or carries) a provider cache breakpoint.
     pub cache_control: bool,
+    /// The text was moved out of `raw` (which holds a null at `path` until `Message::to_value`
+    /// puts it back), so it is held once, here.
+    pub(crate) detached: bool,
 }
 
 impl Block {
     pub(crate) fn text_at(kind: BlockKind, text: String, path: Vec<Seg>, encoding: Encoding) -> Block {
         Block {
             kind,
-            text,
+            text: Arc::new(text),
             tool_id: None,
             tool_name: None,
             is_error: false,
@@ -99,12 +107,13 @@ impl Block {
             encoding,
             editable: true,
             cache_control: false,
+            detached: false,
         }
     }
     pub(crate) fn opaque(kind: BlockKind, path: Vec<Seg>) -> Block {
         Block {
             kind,
-            text: String::new(),
+            text: Text::default(),
             tool_id: None,
             tool_name: None,
             is_error: false,
@@ -112,6 +121,7 @@ impl Block {
             encoding: Encoding::Str,
             editable: false,
             cache_control: false,
+            detached: false,
         }
     }
 }
@@ -166,17 +176,46 @@ impl Message {
         if !block.editable || self.frozen {
             return false;
         }
-        let new_value = match block.encoding {
-            Encoding::Str => Value::String(text.clone()),
-            Encoding::Json => json_slot_value(&text),
-        };
-        let Some(slot) = value_at_mut(&mut self.raw, &block.path) else { return false };
-        *slot = new_value;
+        if !block.detached {
+            let new_value = match block.encoding {
+                Encoding::Str => Value::String(text.clone()),
+                Encoding::Json => json_slot_value(&text),
+            };
+            let Some(slot) = value_at_mut(&mut self.raw, &block.path) else { return false };
+            *slot = new_value;
+        }
         if let Some(block) = self.blocks.get_mut(i) {
-            block.text = text;
+            block.text = Arc::new(text);
         }
         self.modified = true;
         true
+    }
+
+    /// Moves the text of every string-valued text, tool-call and tool-result block out of `raw`
+    /// into the block (no copy), leaving a null at its path: the text is then held once.
+    pub(crate) fn detach_texts(&mut self) {
+        for b in &mut self.blocks {
+            if b.detached || b.encoding != Encoding::Str || !b.editable {
+                continue;
+            }
+            if let Some(slot @ Value::String(_)) = value_at_mut(&mut self.raw, &b.path) {
+                if let Value::String(s) = slot.take() {
+                    b.text = Arc::new(s);
+                    b.detached = true;
+                }
+            }
+        }
+    }
+
+    /// The message as provider JSON: `raw` with every block's text in place.
+    pub fn to_value(&self) -> Value {
+        let mut v = self.raw.clone();
+        for b in self.blocks.iter().filter(|b| b.detached) {
+            if let Some(slot) = value_at_mut(&mut v, &b.path) {
+                *slot = Value::String(b.text.as_ref().clone());
+            }
+        }
+        v
     }
 }
 
@@ -223,12 +262,15 @@ impl Conversation {
             Some(p) => p,
             None => detect_provider(&request)?,
         };
-        let conv = match provider {
+        let mut conv = match provider {
             Provider::Openai => openai::parse(request)?,
             Provider::Anthropic => anthropic::parse(request)?,
             Provider::Google => google::parse(request)?,
         };
         conv.check_tool_pairs()?;
+        for m in &mut conv.messages {
+            m.detach_texts();
+        }
         Ok(conv)
     }
 
@@ -245,7 +287,7 @@ impl Conversation {
     /// `systemInstruction` are not part of it).
     pub fn messages_value(&self) -> Value {
         Value::Array(
-            self.messages.iter().filter(|m| m.origin == Origin::List).map(|m| m.raw.clone()).collect(),
+            self.messages.iter().filter(|m| m.origin == Origin::List).map(Message::to_value).collect(),
         )
     }
 
@@ -302,7 +344,7 @@ impl Conversation {
                 // The argument values, not the JSON punctuation around them.
                 match serde_json::from_str::<Value>(&call.text) {
                     Ok(args) => collect_scalars(&args, &mut parts),
-                    Err(_) => parts.push(call.text.clone()),
+                    Err(_) => parts.push(call.text.to_string()),
                 }
             }
         }

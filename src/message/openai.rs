@@ -129,7 +129,7 @@ fn parse_message(raw: Value, index: usize) -> Result<Message> {
         if let Some(fc) = obj.get("function_call").and_then(Value::as_object) {
             let name = fc.get("name").and_then(Value::as_str).unwrap_or("").to_string();
             let mut b = Block::opaque(BlockKind::ToolCall, vec![Seg::Key("function_call".into())]);
-            b.text = fc.get("arguments").and_then(Value::as_str).unwrap_or("").to_string();
+            b.text = std::sync::Arc::new(fc.get("arguments").and_then(Value::as_str).unwrap_or("").to_string());
             b.tool_id = Some(format!("function:{name}"));
             b.tool_name = Some(name);
             blocks.push(b);

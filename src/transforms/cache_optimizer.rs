@@ -26,6 +26,16 @@ pub const MAX_BREAKPOINTS: usize = 4;
 
 pub struct CacheOptimizer;
 
+/// Whether `retrieve_tool::RetrieveTool` (the last step) will add the tool to this body.
+fn retrieve_tool_coming(conv: &Conversation, ctx: &Context<'_>) -> bool {
+    let wanted = match ctx.config.ccr.inject_tool {
+        crate::config::InjectTool::Never => false,
+        crate::config::InjectTool::Always => true,
+        crate::config::InjectTool::Auto => !ctx.markers.is_empty(),
+    };
+    wanted && conv.body.as_ref().is_some_and(|b| !super::retrieve_tool::body_has_tool(b))
+}
+
 /// Breakpoints already in the request: tools, system blocks, message blocks (and blocks nested
 /// in tool results).
 pub fn count_breakpoints(conv: &Conversation) -> usize {
@@ -70,7 +80,17 @@ impl Transform for CacheOptimizer {
         let aligner = &ctx.config.cache_aligner;
         let sep = aligner.dynamic_tail_separator.as_str();
         let counter = ctx.counter;
-        let tool_tokens = conv.tools().map_or(0, |t| counter.count(&t.to_string()) as u64);
+        // The tools as they will be sent: with the retrieve tool when the last step will add it, so
+        // a second pass over this output (which has it) places the same breakpoints.
+        let tool_tokens = match (conv.tools(), retrieve_tool_coming(conv, ctx)) {
+            (Some(Value::Array(t)), true) => {
+                let mut with = t.clone();
+                with.push(crate::ccr::retrieve_tool(conv.provider));
+                counter.count(&Value::Array(with).to_string()) as u64
+            }
+            (None, true) if conv.body.is_some() => counter.count(&Value::Array(vec![crate::ccr::retrieve_tool(conv.provider)]).to_string()) as u64,
+            (t, _) => t.map_or(0, |t| counter.count(&t.to_string()) as u64),
+        };
         let tools_marked = matches!(conv.tools(), Some(Value::Array(t)) if t.last().is_some_and(|t| t.get("cache_control").is_some()));
         let messages_marked = conv.messages.iter().any(|m| m.blocks.iter().any(|b| b.cache_control));
         let mut changed = false;

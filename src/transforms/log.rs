@@ -104,6 +104,7 @@ fn is_summary(t: &str) -> bool {
                 "npm ERR! code", "npm error code", "Some errors have detailed", "For more information about",
                 "error: test failed", "error: aborting", "warning: build failed", "FAIL\t", "ok  \t", "exit status",
                 "Process completed with exit code", "added ", "removed ", "changed ", "up to date", "found 0 vulnerabilities",
+                "Installed package `", "Replaced package `", "Successfully built", "Successfully uninstalled",
             ],
         )
         || (t.starts_with("warning: `") && t.contains("generated"))

@@ -10,6 +10,7 @@ pub mod cache_optimizer;
 pub mod detect;
 pub mod diff;
 pub mod log;
+pub mod mixed;
 pub mod relevance;
 pub mod retrieve_tool;
 pub mod rolling_window;

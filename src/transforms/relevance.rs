@@ -66,6 +66,8 @@ pub fn query_identifiers(query: &str) -> Vec<String> {
             push(tok); // ids, UUIDs, versions, hostnames, numbers
         } else if has_alpha && tok.contains('_') {
             push(tok); // snake_case identifiers
+        } else if has_alpha && tok.len() >= 5 && tok.split('-').filter(|p| !p.is_empty()).count() >= 2 {
+            push(tok); // kebab-case names (packages, hosts, regions)
         }
     }
     out
@@ -141,67 +143,76 @@ pub fn query_terms(query: &str) -> Vec<String> {
 }
 
 /// BM25 (k1, b; 1.5 and 0.75 by default) of one query against a set of documents, each given as
-/// its terms (`String`s from `terms`, or hashed `word_ids`).
-/// Only query terms are counted, so the cost is linear in the documents' size.
-pub struct Bm25<T = String> {
-    index: HashMap<T, usize>,
+/// its terms (`String`s from `terms`, or hashed `word_ids`). Only query terms are counted, so the
+/// cost is linear in the documents' size, and each document is kept only as what scoring needs
+/// (its length and the query terms it holds): a 10 MB log scored line by line costs a few bytes
+/// per line, not a copy of its words.
+pub struct Bm25 {
     idf: Vec<f64>,
     avgdl: f64,
     k1: f64,
     b: f64,
+    /// Per document: its length in terms, and where its hits start in `hits`.
+    lens: Vec<u32>,
+    starts: Vec<u32>,
+    /// (query term index, term frequency), by document, in term order.
+    hits: Vec<(u32, u32)>,
 }
 
-impl<T: Eq + Hash + Clone> Bm25<T> {
-    pub fn new(query: &[T], docs: &[Vec<T>]) -> Bm25<T> {
+impl Bm25 {
+    pub fn new<T: Eq + Hash, D: AsRef<[T]>>(query: &[T], docs: impl IntoIterator<Item = D>) -> Bm25 {
         Self::with_params(query, docs, 1.5, 0.75)
     }
 
-    pub fn with_params(query: &[T], docs: &[Vec<T>], k1: f64, b: f64) -> Bm25<T> {
-        let index: HashMap<T, usize> = query.iter().enumerate().map(|(i, t)| (t.clone(), i)).collect();
+    pub fn with_params<T: Eq + Hash, D: AsRef<[T]>>(query: &[T], docs: impl IntoIterator<Item = D>, k1: f64, b: f64) -> Bm25 {
+        let index: HashMap<&T, usize> = query.iter().enumerate().map(|(i, t)| (t, i)).collect();
         let mut df = vec![0usize; query.len()];
+        let mut tf = vec![0u32; query.len()];
+        let (mut lens, mut starts, mut hits) = (Vec::new(), Vec::new(), Vec::new());
         let mut total = 0usize;
-        let mut seen = vec![usize::MAX; query.len()];
-        for (d, doc) in docs.iter().enumerate() {
+        for doc in docs {
+            let doc = doc.as_ref();
             total += doc.len();
             for t in doc {
-                if let Some(&i) = index.get(t) {
-                    if let (Some(s), Some(c)) = (seen.get_mut(i), df.get_mut(i)) {
-                        if *s != d {
-                            *s = d;
-                            *c += 1;
-                        }
-                    }
-                }
-            }
-        }
-        let n = docs.len().max(1) as f64;
-        let idf = df.iter().map(|&f| ((n - f as f64 + 0.5) / (f as f64 + 0.5) + 1.0).ln()).collect();
-        let avgdl = (total as f64 / n).max(1.0);
-        Bm25 { index, idf, avgdl, k1, b }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
-    }
-
-    pub fn score(&self, doc: &[T]) -> f64 {
-        if self.index.is_empty() {
-            return 0.0;
-        }
-        let mut tf = vec![0usize; self.idf.len()];
-        for t in doc {
-            if let Some(&i) = self.index.get(t) {
-                if let Some(c) = tf.get_mut(i) {
+                if let Some(c) = index.get(t).and_then(|&i| tf.get_mut(i)) {
                     *c += 1;
                 }
             }
+            starts.push(hits.len() as u32);
+            lens.push(doc.len() as u32);
+            for (i, (f, d)) in tf.iter_mut().zip(df.iter_mut()).enumerate() {
+                if *f > 0 {
+                    hits.push((i as u32, *f));
+                    *d += 1;
+                    *f = 0;
+                }
+            }
         }
-        let dl = doc.len() as f64;
-        let norm = self.k1 * (1.0 - self.b + self.b * dl / self.avgdl);
-        tf.iter()
-            .zip(&self.idf)
-            .filter(|(&f, _)| f > 0)
-            .map(|(&f, &idf)| idf * (f as f64 * (self.k1 + 1.0)) / (f as f64 + norm))
+        let n = lens.len().max(1) as f64;
+        let idf = df.iter().map(|&f| ((n - f as f64 + 0.5) / (f as f64 + 0.5) + 1.0).ln()).collect();
+        let avgdl = (total as f64 / n).max(1.0);
+        Bm25 { idf, avgdl, k1, b, lens, starts, hits }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.idf.is_empty()
+    }
+
+    /// The number of terms in document `doc` (0 for an index past the end).
+    pub fn doc_len(&self, doc: usize) -> usize {
+        self.lens.get(doc).map_or(0, |&l| l as usize)
+    }
+
+    /// The score of document `doc` (0 for an index past the end).
+    pub fn score(&self, doc: usize) -> f64 {
+        let (Some(&start), Some(&len)) = (self.starts.get(doc), self.lens.get(doc)) else { return 0.0 };
+        let end = self.starts.get(doc + 1).map_or(self.hits.len(), |&e| e as usize);
+        let norm = self.k1 * (1.0 - self.b + self.b * len as f64 / self.avgdl);
+        self.hits
+            .get(start as usize..end)
+            .unwrap_or(&[])
+            .iter()
+            .map(|&(i, f)| self.idf.get(i as usize).copied().unwrap_or(0.0) * (f as f64 * (self.k1 + 1.0)) / (f as f64 + norm))
             .sum()
     }
 }
@@ -235,8 +246,8 @@ mod tests {
 
     #[test]
     fn identifiers_from_queries() {
-        let ids = query_identifiers("what happened to order ord_8812 and user bob@example.com on api.example.com? see \"disk full\" 550e8400-e29b-41d4-a716-446655440000 port 8080");
-        for want in ["ord_8812", "bob@example.com", "api.example.com", "disk full", "550e8400-e29b-41d4-a716-446655440000", "8080"] {
+        let ids = query_identifiers("what happened to order ord_8812 and user bob@example.com on api.example.com? see \"disk full\" 550e8400-e29b-41d4-a716-446655440000 port 8080 in us-east-1 with regex-syntax");
+        for want in ["us-east-1", "regex-syntax", "ord_8812", "bob@example.com", "api.example.com", "disk full", "550e8400-e29b-41d4-a716-446655440000", "8080"] {
             assert!(ids.iter().any(|i| i == want), "{want} missing from {ids:?}");
         }
         assert!(!ids.iter().any(|i| i == "what"));
@@ -253,7 +264,7 @@ mod tests {
     fn bm25_prefers_matching_docs() {
         let docs: Vec<Vec<u64>> = ["red apple pie", "green pear", "apple apple tart"].iter().map(|d| word_ids(d)).collect();
         let bm = Bm25::new(&word_ids("apple"), &docs);
-        let s: Vec<f64> = docs.iter().map(|d| bm.score(d)).collect();
+        let s: Vec<f64> = (0..docs.len()).map(|d| bm.score(d)).collect();
         assert!(s[2] > s[0] && s[0] > s[1]);
     }
 }

@@ -328,7 +328,7 @@ impl Transform for RollingWindow {
         let (mut turns, mut results) = (0u64, 0u64);
         for (i, m) in conv.messages.iter().enumerate() {
             if plan.drop.get(i).copied().unwrap_or(false) {
-                dropped_raw.push(m.raw.clone());
+                dropped_raw.push(m.to_value());
                 turns += u64::from(is_turn_start(m));
                 results += m.blocks.iter().filter(|b| b.kind == BlockKind::ToolResult).count() as u64;
             }

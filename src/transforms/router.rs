@@ -1,9 +1,12 @@
 //! ContentRouter: sends each tool output to the compressor that fits its detected content type
 //! (SmartCrusher for JSON; the search, log, diff and text compressors for the rest) and applies
 //! the result through the one CCR path: a lossy result is used only if its original could be
-//! stored, and it always carries a marker naming the hash (on its own line for text).
+//! stored, and it always carries a marker naming the hash (on its own line for text). Mixed
+//! content (prose with fenced code, JSON blocks, log or diff excerpts) is split by `mixed.rs` and
+//! each part is routed on its own, with its own marker.
 
 use super::detect::{detect_content_type, ContentType};
+use super::mixed::{self, PartKind};
 use super::smart_crusher::{self, CrushParams};
 use super::text_common::TextCompression;
 use super::{diff, log, search, text, Context, Transform};
@@ -85,10 +88,13 @@ pub fn compress_text(
     if r.compressed == content {
         return None;
     }
+    // The hash is known before storing (it is the content's), so the original is stored only
+    // once the result is known to save tokens: a stored original always has its marker in the
+    // output (and brings the retrieve tool), never a dangling one.
     let (compressed, hash) = if r.lossless {
         (r.compressed, None)
     } else {
-        let h = store(content)?;
+        let h = ccr::hash(content);
         let summary = format!("{} {} compressed to {}", r.original_count, r.unit, r.compressed_count);
         let sep = if r.compressed.ends_with('\n') || r.compressed.is_empty() { "" } else { "\n" };
         (format!("{}{sep}{}", r.compressed, ccr::marker(&summary, &h)), Some(h))
@@ -97,6 +103,11 @@ pub fn compress_text(
     let after = counter.count(&compressed);
     if after >= before {
         return None;
+    }
+    if let Some(h) = &hash {
+        if store(content).as_ref() != Some(h) {
+            return None;
+        }
     }
     Some(TextResult {
         compressed,
@@ -142,9 +153,11 @@ impl Transform for ContentRouter {
                     continue;
                 }
                 let query = ctx.query_for(conv, mi, tool_id.as_deref());
-                if let Some((new_text, label)) = route(&text, &query, tool_name.as_deref(), ctx) {
+                if let Some((new_text, labels)) = route(&text, &query, tool_name.as_deref(), ctx) {
                     if conv.messages[mi].set_block_text(bi, new_text) {
-                        ctx.note(label);
+                        for label in labels {
+                            ctx.note(label);
+                        }
                         changed = true;
                     }
                 }
@@ -154,11 +167,50 @@ impl Transform for ContentRouter {
     }
 }
 
-/// Compresses one tool output; returns the new text and the label for `transformsApplied`.
-fn route(text: &str, query: &str, tool: Option<&str>, ctx: &mut Context<'_>) -> Option<(String, String)> {
+/// Originals a candidate rendering needs stored. They are committed to the store (through
+/// `Context::store_original`, the one CCR gate) only for the rendering actually used.
+struct Pending {
+    allow: bool,
+    originals: Vec<String>,
+}
+
+impl Pending {
+    fn put(&mut self, original: &str) -> Option<String> {
+        if !self.allow {
+            return None;
+        }
+        self.originals.push(original.to_string());
+        Some(ccr::hash(original))
+    }
+}
+
+/// Compresses one tool output; returns the new text and the labels for `transformsApplied`.
+fn route(text: &str, query: &str, tool: Option<&str>, ctx: &mut Context<'_>) -> Option<(String, Vec<String>)> {
+    let detected = detect_content_type(text).content_type;
+    let mut pending = Pending { allow: !ctx.lossless_only, originals: Vec::new() };
+    // Mixed content first (prose with fenced blocks or JSON blocks): each part on its own.
+    let out = route_mixed(detected, text, query, tool, ctx, &mut pending).or_else(|| {
+        pending.originals.clear();
+        route_whole(detected, text, query, tool, ctx, &mut pending).map(|(t, l)| (t, vec![l]))
+    })?;
+    for original in &pending.originals {
+        ctx.store_original(original)?;
+    }
+    Some(out)
+}
+
+/// One output (or one prose part of a mixed one) by its detected type.
+fn route_whole(
+    detected: ContentType,
+    text: &str,
+    query: &str,
+    tool: Option<&str>,
+    ctx: &Context<'_>,
+    pending: &mut Pending,
+) -> Option<(String, String)> {
     let cfg = &ctx.config.content_router;
-    let kind = match detect_content_type(text).content_type {
-        ContentType::Json => return crush_json(text, query, tool, ctx),
+    let kind = match detected {
+        ContentType::Json => return crush_json(text, query, tool, ctx, pending),
         ContentType::SearchResults => TextKind::Search,
         ContentType::BuildOutput => TextKind::Log,
         ContentType::Diff => TextKind::Diff,
@@ -166,12 +218,81 @@ fn route(text: &str, query: &str, tool: Option<&str>, ctx: &mut Context<'_>) -> 
         // Markup and code lose meaning when lines are cut: they pass through.
         _ => return None,
     };
-    let counter = ctx.counter;
-    let r = compress_text(kind, text, query, cfg, counter, &mut |original| ctx.store_original(original))?;
+    run_text(kind, text, query, ctx, pending)
+}
+
+fn run_text(kind: TextKind, text: &str, query: &str, ctx: &Context<'_>, pending: &mut Pending) -> Option<(String, String)> {
+    let cfg = &ctx.config.content_router;
+    let r = compress_text(kind, text, query, cfg, ctx.counter, &mut |original| pending.put(original))?;
     Some((r.compressed, format!("{}:{}", kind.label(), if r.hash.is_some() { "lossy" } else { "lossless" })))
 }
 
-fn crush_json(text: &str, query: &str, tool: Option<&str>, ctx: &mut Context<'_>) -> Option<(String, String)> {
+/// Splits mixed content (see `mixed.rs`) and routes each part; `None` when the output is not
+/// mixed or no part got smaller.
+fn route_mixed(
+    detected: ContentType,
+    text: &str,
+    query: &str,
+    tool: Option<&str>,
+    ctx: &Context<'_>,
+    pending: &mut Pending,
+) -> Option<(String, Vec<String>)> {
+    // Whole JSON, search results, diffs and markup have one structure of their own.
+    if !matches!(detected, ContentType::PlainText | ContentType::SourceCode | ContentType::BuildOutput) {
+        return None;
+    }
+    let mut parts = mixed::split(text)?;
+    // Source code with no fence is code, whatever literals it holds.
+    if detected == ContentType::SourceCode && !parts.iter().any(|p| matches!(p.kind, PartKind::Fenced { .. })) {
+        return None;
+    }
+    let cfg = &ctx.config.content_router;
+    let mut labels = vec!["mixed".to_string()];
+    let mut changed = false;
+    for part in &mut parts {
+        let body = part.body.as_str();
+        if body.trim().is_empty() || already_compressed(body) || (ctx.counter.count(body) as u64) < cfg.min_tokens {
+            continue;
+        }
+        let got = match &part.kind {
+            PartKind::Json => crush_json(body, query, tool, ctx, pending),
+            PartKind::Prose => route_whole(detect_content_type(body).content_type, body, query, tool, ctx, pending),
+            PartKind::Fenced { info } => {
+                let hint = mixed::info_hint(info);
+                match (hint, detect_content_type(body).content_type) {
+                    (Some("json"), _) | (_, ContentType::Json) => crush_json(body, query, tool, ctx, pending),
+                    (Some("diff"), _) | (_, ContentType::Diff) => run_text(TextKind::Diff, body, query, ctx, pending),
+                    (_, ContentType::SearchResults) => run_text(TextKind::Search, body, query, ctx, pending),
+                    (_, ContentType::BuildOutput) => run_text(TextKind::Log, body, query, ctx, pending),
+                    // Prose in a fence marked as text or output; never code.
+                    (Some("output"), ContentType::PlainText) if !info.is_empty() && cfg.plain_text => {
+                        run_text(TextKind::Text, body, query, ctx, pending)
+                    }
+                    _ => None,
+                }
+            }
+        };
+        if let Some((mut new_body, label)) = got {
+            // The part keeps its line structure: what ended a line still does (a fence's
+            // closing line must stay on a line of its own).
+            if part.body.ends_with('\n') && !new_body.ends_with('\n') {
+                new_body.push('\n');
+            }
+            part.body = new_body;
+            if !labels.contains(&label) {
+                labels.push(label);
+            }
+            changed = true;
+        }
+    }
+    if !changed {
+        return None;
+    }
+    let out = mixed::join(&parts);
+    (ctx.counter.count(&out) < ctx.counter.count(text)).then_some((out, labels))
+}
+
+fn crush_json(text: &str, query: &str, tool: Option<&str>, ctx: &Context<'_>, pending: &mut Pending) -> Option<(String, String)> {
     let cfg: &SmartCrusherConfig = &ctx.config.smart_crusher;
     let profile = ctx.profile(tool);
     let base = profile.and_then(|p| p.max_items).unwrap_or(cfg.max_items_after_crush) as f64;
@@ -179,7 +300,7 @@ fn crush_json(text: &str, query: &str, tool: Option<&str>, ctx: &mut Context<'_>
     let max_items = ((base * bias).round() as usize).max(1);
     let mut params = CrushParams { config: cfg, max_items, query, allow_lossy: !ctx.lossless_only, counter: ctx.counter };
     let mut crushed = smart_crusher::crush(text, &params)?;
-    if crushed.lossy && ctx.store_original(text).is_none() {
+    if crushed.lossy && pending.put(text).is_none() {
         params.allow_lossy = false;
         crushed = smart_crusher::crush(text, &params)?;
     }

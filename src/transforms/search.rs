@@ -271,17 +271,18 @@ pub fn compress(content: &str, query: &str, config: &SearchConfig) -> TextCompre
     // Scores for every match row.
     let q = query_terms(query);
     let query_lower = query.to_lowercase();
-    let mut docs: Vec<Vec<String>> = Vec::new();
-    for p in &parsed.pieces {
-        if let Piece::File { rows, .. } = p {
-            for r in rows.iter().filter(|r| r.is_match) {
-                let mut t = Vec::new();
-                terms(r.text, &mut t);
-                docs.push(t);
-            }
-        }
-    }
-    let bm = Bm25::new(&q, &docs);
+    let docs = parsed.pieces.iter().flat_map(|p| match p {
+        Piece::File { rows, .. } => rows.as_slice(),
+        Piece::Other(_) => &[],
+    });
+    let bm = Bm25::new(
+        &q,
+        docs.filter(|r| r.is_match).map(|r| {
+            let mut t = Vec::new();
+            terms(r.text, &mut t);
+            t
+        }),
+    );
 
     // keep[piece][row]
     let mut keep: Vec<Vec<bool>> = parsed
@@ -304,9 +305,9 @@ pub fn compress(content: &str, query: &str, config: &SearchConfig) -> TextCompre
             if let Piece::File { rows, .. } = p {
                 for r in rows {
                     if r.is_match {
-                        let doc = docs.get(di).map(Vec::as_slice).unwrap_or(&[]);
+                        let score = bm.score(di);
                         di += 1;
-                        s.push(bm.score(doc) + if has_error_word(r.text) { 1.5 } else { 0.0 });
+                        s.push(score + if has_error_word(r.text) { 1.5 } else { 0.0 });
                     } else {
                         s.push(f64::NEG_INFINITY);
                     }
@@ -345,7 +346,9 @@ pub fn compress(content: &str, query: &str, config: &SearchConfig) -> TextCompre
             if !file_kept.get(fi).copied().unwrap_or(false) {
                 continue;
             }
-            let cap = if named_in(&query_lower, path) { per_file * config.named_file_factor.max(1) } else { per_file };
+            // A file the query names keeps its matches up to the full per-file cap times the
+            // factor, however many other files share the budget: it is what was asked about.
+            let cap = if named_in(&query_lower, path) { per_file.max(config.max_per_file) * config.named_file_factor.max(1) } else { per_file };
             let match_idx: Vec<usize> = (0..rows.len()).filter(|&i| rows.get(i).is_some_and(|r| r.is_match)).collect();
             let mut chosen: Vec<usize> = Vec::new();
             if let (Some(&first), Some(&last)) = (match_idx.first(), match_idx.last()) {
@@ -460,8 +463,9 @@ pub fn compress(content: &str, query: &str, config: &SearchConfig) -> TextCompre
 }
 
 /// Rebuilds flat `path:n:text` output from the heading layout (no notes), to prove a grouping
-/// lossless.
-fn flatten(grouped: &str, context_mode: bool) -> String {
+/// lossless (`context_mode`: the original had `-C` context, with `--` between groups). Public so
+/// tests can check the same proof from outside.
+pub fn flatten(grouped: &str, context_mode: bool) -> String {
     let mut out = String::with_capacity(grouped.len() * 2);
     let mut path: Option<&str> = None;
     let mut any_rows = false;

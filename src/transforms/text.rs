@@ -137,28 +137,24 @@ pub fn compress(content: &str, query: &str, config: &TextConfig) -> TextCompress
 
     // Scores.
     let q = query_terms(query);
-    let docs: Vec<Vec<String>> = blocks
-        .iter()
-        .map(|&(a, b)| {
-            let mut t = Vec::new();
-            for u in units.get(a..b).unwrap_or(&[]) {
-                terms(text(u), &mut t);
-            }
-            t
-        })
-        .collect();
-    let bm = Bm25::new(&q, &docs);
+    let docs = blocks.iter().map(|&(a, b)| {
+        let mut t = Vec::new();
+        for u in units.get(a..b).unwrap_or(&[]) {
+            terms(text(u), &mut t);
+        }
+        t
+    });
+    let bm = Bm25::new(&q, docs);
     let nb = blocks.len();
     let scores: Vec<f64> = blocks
         .iter()
-        .zip(&docs)
         .enumerate()
-        .map(|(bi, (&(a, b), doc))| {
+        .map(|(bi, &(a, b))| {
             let body: String = units.get(a..b).unwrap_or(&[]).iter().map(text).collect();
             let first_line = units.get(a).map(text).unwrap_or("");
             let next_line = units.get(a + 1).map(text);
-            let len_norm = (doc.len().max(1) as f64).sqrt();
-            let mut s = 3.0 * bm.score(doc);
+            let len_norm = (bm.doc_len(bi).max(1) as f64).sqrt();
+            let mut s = 3.0 * bm.score(bi);
             s += (anchors(&body) as f64 / len_norm).min(1.0) * 0.6;
             if has_error_word(&body) {
                 s += 0.5;

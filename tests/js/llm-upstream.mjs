@@ -2,7 +2,8 @@
 // OpenAI (Chat Completions, Responses), Anthropic and Gemini wire formats, records every request
 // it gets (path, headers, body) and every byte it sends, and follows a scenario picked per request
 // by the `x-test-scenario` header (or `scenario` option): `normal`, `retrieve` (call
-// headroom_retrieve on the first marker it sees, then answer with what it got back), `error400`.
+// headroom_retrieve on the first marker it sees, then answer with what it got back), `error400`;
+// faults (slow, stalled, reset, 429/500, malformed, truncated answers) are picked by `x-test-fault`.
 import http from 'node:http';
 
 export const MARKER_RE = /hash=([0-9a-f]{24})/;
@@ -192,37 +193,134 @@ function responsesResponse(plan, body) {
 }
 
 /**
+ * The fault a request asks for, from its headers, or null. `x-test-fault` is one of
+ * - `slow`: wait `x-test-delay-ms` (default 2000) before answering;
+ * - `stall`: send the headers and the first `x-test-events` events (default 2; half the body when
+ *   not streaming), then nothing more until the client goes away;
+ * - `drip`: the same, then an SSE comment every `x-test-interval-ms` (default 100) until the
+ *   client goes away (a live stream that never ends);
+ * - `reset`: the same, then destroy the socket (a connection reset mid-stream / mid-body); with
+ *   `x-test-partial: 1` half of the next event goes out first (a reset in the middle of an event);
+ * - `status`: answer `x-test-status` (default 500) with a provider-style JSON error, plus a
+ *   `retry-after: x-test-retry-after` header when given;
+ * - `malformed`: 200 with a body that is not JSON (its first half; the length is right);
+ * - `truncated`: declare the whole body's length, send half, then close the connection.
+ * `x-test-fault-at: followup` applies it only to the call that carries a retrieve answer (the
+ * second call of a detour); `first` (default) only to the others.
+ */
+function faultOf(req, followup) {
+  const kind = req.headers['x-test-fault'];
+  if (!kind) return null;
+  if ((req.headers['x-test-fault-at'] ?? 'first') !== (followup ? 'followup' : 'first')) return null;
+  return {
+    kind,
+    delayMs: Number(req.headers['x-test-delay-ms'] ?? 2000),
+    events: Number(req.headers['x-test-events'] ?? 2),
+    partial: req.headers['x-test-partial'] === '1',
+    intervalMs: Number(req.headers['x-test-interval-ms'] ?? 100),
+    status: Number(req.headers['x-test-status'] ?? 500),
+    retryAfter: req.headers['x-test-retry-after'],
+  };
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
  * Starts the fake upstream on 127.0.0.1 (random port). Returns `{ url, requests, sent, close,
- * setDelay }`; `requests[i]` is `{ path, headers, body }` and `sent[i]` the exact text answered.
+ * connections() }`; `requests[i]` is `{ path, headers, body, raw, fault, log, done }` (`log`: the
+ * SSE events written so far) and `sent[i]` the exact
+ * text answered. `done` resolves once the exchange is over, to `'finished'` (the whole answer was
+ * written) or `'closed'` (the connection went away first: the proxy aborted it, or a fault reset it).
  */
 export async function startUpstream({ scenario = 'normal', record = true } = {}) {
   const requests = [];
   const sent = [];
   const server = http.createServer((req, res) => {
     const chunks = [];
+    const rec = { path: req.url, headers: req.headers, body: '', fault: null };
+    rec.done = new Promise((resolve) => res.once('close', () => resolve(res.writableFinished ? 'finished' : 'closed')));
     req.on('data', (c) => chunks.push(c));
     req.on('end', async () => {
       const text = Buffer.concat(chunks).toString('utf8');
-      if (record) requests.push({ path: req.url, headers: req.headers, body: text });
+      rec.body = text;
+      rec.raw = Buffer.concat(chunks);
+      if (record) requests.push(rec);
       const sc = req.headers['x-test-scenario'] ?? scenario;
       const log = [];
-      const send = (status, type, payload) => {
+      rec.log = log; // the SSE text written so far
+      const gone = () => res.destroyed || res.writableEnded;
+      const hang = () => new Promise((r) => res.once('close', r));
+      // A wait that ends early (and leaves no timer behind) when the caller goes away.
+      const pause = (ms) => new Promise((r) => {
+        const done = () => {
+          clearTimeout(t);
+          res.off('close', done);
+          r();
+        };
+        const t = setTimeout(done, ms);
+        res.once('close', done);
+      });
+      const errorBody = (status) => JSON.stringify({ error: { type: status === 429 ? 'rate_limit_error' : 'server_error', message: `fake upstream answered ${status}` } });
+      const send = async (status, type, payload, fault = null) => {
+        rec.fault = fault?.kind ?? null;
+        if (fault?.kind === 'slow') await pause(fault.delayMs);
+        if (gone()) return;
+        const headers = { 'content-type': type, 'x-upstream': 'fake' };
+        if (fault?.kind === 'status') {
+          status = fault.status;
+          payload = errorBody(status);
+          if (fault.retryAfter !== undefined) headers['retry-after'] = fault.retryAfter;
+        }
+        if (fault?.kind === 'malformed') payload = payload.slice(0, Math.floor(payload.length / 2));
         if (record) sent.push(payload);
-        res.writeHead(status, { 'content-type': type, 'x-upstream': 'fake' });
+        if (['stall', 'reset', 'truncated'].includes(fault?.kind)) {
+          const bytes = Buffer.from(payload);
+          res.writeHead(status, { ...headers, 'content-length': bytes.length });
+          res.write(bytes.subarray(0, bytes.length >> 1));
+          if (fault.kind === 'stall') return hang();
+          await sleep(20);
+          return void res.socket?.destroy();
+        }
+        res.writeHead(status, headers);
         res.end(payload);
       };
       if (sc === 'error400') return send(400, 'application/json', JSON.stringify({ error: { type: 'invalid_request_error', message: 'bad thing from upstream' } }));
-      if (req.method === 'GET') return send(200, 'application/json', JSON.stringify({ passthrough: true, path: req.url, method: req.method }));
+      if (req.method === 'GET') return send(200, 'application/json', JSON.stringify({ passthrough: true, path: req.url, method: req.method }), faultOf(req, false));
       let body;
       try {
         body = JSON.parse(text);
       } catch {
         return send(400, 'application/json', '{"error":"not json"}');
       }
+      // Not a request this fake understands (a body that is JSON but not one of the formats).
+      if (!body || typeof body !== 'object' || Array.isArray(body) || !(Array.isArray(body.messages) || Array.isArray(body.contents) || body.input !== undefined)) {
+        return send(400, 'application/json', '{"error":"not a request"}');
+      }
       const url = new URL(req.url, 'http://x');
-      const streamEvents = async (events) => {
+      const streamEvents = async (events, fault = null) => {
+        rec.fault = fault?.kind ?? null;
+        if (fault?.kind === 'slow') await pause(fault.delayMs);
+        if (fault && !['slow', 'stall', 'drip', 'reset'].includes(fault.kind)) return send(200, 'application/json', '{}', fault);
+        if (gone()) return;
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-        for (const e of events) {
+        for (const [i, e] of events.entries()) {
+          if (fault && i === fault.events) {
+            if (fault.kind === 'stall') return hang();
+            if (fault.kind === 'drip') {
+              while (!gone()) {
+                res.write(': still here\n\n');
+                await pause(fault.intervalMs);
+              }
+              return;
+            }
+            if (fault.partial) {
+              log.push(e.slice(0, e.length >> 1));
+              res.write(e.slice(0, e.length >> 1));
+            }
+            await sleep(20);
+            return void res.socket?.destroy();
+          }
+          if (gone()) return;
           log.push(e);
           res.write(e);
           await new Promise((r) => setImmediate(r));
@@ -230,29 +328,34 @@ export async function startUpstream({ scenario = 'normal', record = true } = {})
         if (record) sent.push(log.join(''));
         res.end();
       };
+      const followupOf = (plan) => plan.kind === 'text' && plan.text.startsWith('retrieved ');
       if (url.pathname.endsWith('/chat/completions')) {
         const plan = openaiChat(body, sc);
-        if (body.stream) return streamEvents(openaiChatStream(plan, body));
-        return send(200, 'application/json', JSON.stringify(openaiChatResponse(plan, body)));
+        const fault = faultOf(req, followupOf(plan));
+        if (body.stream) return streamEvents(openaiChatStream(plan, body), fault);
+        return send(200, 'application/json', JSON.stringify(openaiChatResponse(plan, body)), fault);
       }
       if (url.pathname.endsWith('/messages')) {
         const plan = anthropicPlan(body, sc);
-        if (body.stream) return streamEvents(anthropicStream(plan, body));
-        return send(200, 'application/json', JSON.stringify(anthropicResponse(plan, body)));
+        const fault = faultOf(req, followupOf(plan));
+        if (body.stream) return streamEvents(anthropicStream(plan, body), fault);
+        return send(200, 'application/json', JSON.stringify(anthropicResponse(plan, body)), fault);
       }
       if (url.pathname.endsWith('/responses')) {
-        return send(200, 'application/json', JSON.stringify(responsesResponse(responsesPlan(body, sc), body)));
+        const plan = responsesPlan(body, sc);
+        return send(200, 'application/json', JSON.stringify(responsesResponse(plan, body)), faultOf(req, followupOf(plan)));
       }
       const g = /:(generateContent|streamGenerateContent)$/.exec(url.pathname);
       if (g) {
         const plan = geminiPlan(body, sc);
+        const fault = faultOf(req, followupOf(plan));
         if (g[1] === 'streamGenerateContent') {
           const r = geminiResponse(plan);
-          return streamEvents([sseData({ candidates: [{ content: { role: 'model', parts: [{ text: '' }] }, index: 0 }] }), sseData(r)]);
+          return streamEvents([sseData({ candidates: [{ content: { role: 'model', parts: [{ text: '' }] }, index: 0 }] }), sseData(r)], fault);
         }
-        return send(200, 'application/json', JSON.stringify(geminiResponse(plan)));
+        return send(200, 'application/json', JSON.stringify(geminiResponse(plan)), fault);
       }
-      return send(200, 'application/json', JSON.stringify({ passthrough: true, path: req.url, method: req.method }));
+      return send(200, 'application/json', JSON.stringify({ passthrough: true, path: req.url, method: req.method }), faultOf(req, false));
     });
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
@@ -261,6 +364,8 @@ export async function startUpstream({ scenario = 'normal', record = true } = {})
     requests,
     sent,
     server,
+    /** Open connections to this upstream right now. */
+    connections: () => new Promise((r, j) => server.getConnections((e, n) => (e ? j(e) : r(n)))),
     close: () => new Promise((r) => {
       server.close(() => r());
       server.closeAllConnections?.();

@@ -156,6 +156,16 @@ test('JSON tool outputs shrink, markers retrieve the exact original, the model c
   assert.ok(table.startsWith('#headroom-table v1'));
   assert.deepEqual(hw.decodeTable(table), JSON.parse(body.messages[3].content));
   assert.throws(() => hw.decodeTable('nope'), (e) => e instanceof hw.ValidationError && e.code === 'invalid_table');
+  // A map of records (rows keyed by id) and an array of several shapes (one table per shape)
+  // decode deep-equal too, types and order included.
+  const byId = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`usr_${i}`, { name: `user ${i}`, admin: i % 7 === 0, logins: i * 3, team: i % 2 ? null : 'core' }]));
+  const events = Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? { type: 'push', id: i, ref: 'main', commits: i % 4 } : i % 3 === 1 ? { type: 'issue', id: i, number: 100 + i, state: 'open', labels: ['bug'] } : { type: 'star', id: i }));
+  for (const value of [byId, { events }]) {
+    const req = [{ role: 'user', content: 'q' }, { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] }, { role: 'tool', tool_call_id: 'c', content: JSON.stringify(value) }];
+    const out = new hw.Headroom({ smartCrusher: { losslessOnly: true } }).compress(req).messages[2].content;
+    assert.ok(out.startsWith('#headroom-table v1'), out.slice(0, 200));
+    assert.deepEqual(hw.decodeTable(out), value);
+  }
   // A bare messages array carries the tool to add.
   const bare = hr.compress(body.messages);
   assert.equal(bare.tools[0].function.name, 'headroom_retrieve');

@@ -3,14 +3,14 @@
 // packed package. Screenshots go to tests/js/artifacts/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
 import { installPackage, importFrom, here } from './helpers.mjs';
 import { buildWww, serve } from '../../scripts/www.mjs';
-import { displayLines, diffLines, planRows, expandFold } from '../../www/view.js';
+import { displayLines, diffLines, planRows, expandFold, alignWords, words, ML_FILES } from '../../www/view.js';
 
 const artifacts = join(here, 'artifacts');
 const CHROMIUM_ARGS = [
@@ -27,6 +27,7 @@ const CHROMIUM_ARGS = [
 const BIG = 'generated_5mb.json';
 
 let hw;
+let app;
 let dist;
 let server;
 let url;
@@ -35,9 +36,11 @@ let context;
 let page;
 const pageErrors = [];
 const foreignRequests = [];
+const requested = [];
 
 before(async () => {
-  hw = await importFrom(installPackage('www'), 'headroom-wasm');
+  app = installPackage('www');
+  hw = await importFrom(app, 'headroom-wasm');
   dist = buildWww();
   ({ server, url } = await serve(dist, 0));
   mkdirSync(artifacts, { recursive: true });
@@ -51,6 +54,7 @@ before(async () => {
   page = context.pages()[0] ?? (await context.newPage());
   page.on('pageerror', (e) => pageErrors.push(e.message));
   page.on('request', (r) => {
+    requested.push(r.url());
     if (!r.url().startsWith(url) && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) foreignRequests.push(r.url());
   });
   await page.goto(url);
@@ -130,11 +134,18 @@ function assertEngineNumbers(s, text, name) {
 test('the page loads from 127.0.0.1 alone, with the engine in a worker', async () => {
   assert.match(await page.textContent('#engine-version'), /^Engine \d+\.\d+\.\d+/);
   assert.deepEqual(foreignRequests, []);
-  // The ML panel is feature-detected: there is no ml build, so it is shown disabled, saying so.
-  assert.equal(await page.getAttribute('#ml', 'data-available'), 'false');
-  assert.equal(await page.$eval('#ml-controls', (f) => f.disabled), true);
-  assert.match(await page.textContent('#ml-status'), /not available/i);
+  // The ML panel is feature-detected: offered when the package carries the ml build and the
+  // default model, else shown disabled, saying so.
+  const ml = hasMl();
+  assert.equal(await page.getAttribute('#ml', 'data-available'), String(ml));
+  assert.equal(await page.$eval('#ml-controls', (f) => f.disabled), !ml);
+  assert.match(await page.textContent('#ml-status'), ml ? /^Available/ : /not available/i);
 });
+
+/** Whether the package holds the ML compressor and its default model (scripts/build-pkg.sh). */
+function hasMl() {
+  return Object.values(ML_FILES).every((f) => existsSync(join(dist, f)));
+}
 
 test('each bundled example: the shown token numbers are the engine\'s', { timeout: 300_000 }, async () => {
   const list = examples().filter((e) => e.file !== BIG);
@@ -297,6 +308,162 @@ test('a marker opens the retrieved original; a fold opens hidden lines', { timeo
   await page.click('#diff .fold button');
   await page.waitForFunction((n) => document.querySelectorAll('#diff .chunk .r').length > n, before);
   assert.ok((await rows()) > before);
+});
+
+test('the view: the ML panel\'s word alignment covers the input exactly', () => {
+  const text = '  The cat\n sat on the  mat.\n';
+  const a = alignWords(text, 'cat\nthe mat.');
+  assert.equal(a.runs.map(([, t]) => t).join(''), text);
+  assert.deepEqual(a.runs.filter(([k]) => k === 'kept').map(([, t]) => t), ['cat', 'the  mat.']);
+  assert.deepEqual([a.kept, a.dropped], [3, 3]);
+  assert.equal(alignWords('a b', 'c'), null);
+  // Line by line: the output's line break puts its "a" on the text's second line.
+  const byLine = alignWords('x a\na y\n', 'x\na\n');
+  assert.deepEqual(byLine.runs, [['kept', 'x'], ['space', ' '], ['dropped', 'a'], ['space', '\n'], ['kept', 'a'], ['space', ' '], ['dropped', 'y'], ['space', '\n']]);
+  assert.equal(alignWords('a b\nc', 'a\nb'), null);
+  assert.deepEqual(words('a\u00a0b\u3000c \ufeffd'), ['a', 'b', 'c', '\ufeffd']);
+});
+
+/** A short text for the ML panel: one window of the default model, a few seconds in wasm. */
+const ML_TEXT = `The playground runs the compressor in a Web Worker, so the page stays responsive while the model
+scores each word. It keeps the words that carry the most information, such as names, numbers like
+2026 and 512, and rare terms, and drops the filler words that a reader can infer from the context.`;
+
+test('the ML panel: loads the default model with progress, compresses at a rate, the ml package\'s numbers', { timeout: 300_000 }, async (t) => {
+  if (!hasMl()) {
+    t.skip('pkg/ has no ml build with the default model');
+    return;
+  }
+  // The text can be the request's longest string (a request pasted, here filled, into the request box).
+  const ex = examples().find((e) => e.file === 'build_log.json');
+  await page.fill('#input', ex.text);
+  const request = JSON.parse(ex.text);
+  let longest = '';
+  JSON.stringify(request, (k, v) => {
+    if (typeof v === 'string' && v.length > longest.length) longest = v;
+    return v;
+  });
+  await page.click('#ml-from-request');
+  await page.waitForFunction(() => document.getElementById('ml-input').value.length > 0);
+  assert.equal(await page.inputValue('#ml-input'), longest.slice(0, 40_000));
+  assert.equal(await page.textContent('#ml-status'), `Took the request's longest text: ${fmt(longest.length)} characters.`);
+
+  const total = Object.entries(ML_FILES).filter(([k]) => k !== 'entry').reduce((n, [, f]) => n + statSync(join(dist, f)).size, 0);
+  // From here on, no main-thread task over 200 ms: loading, compressing, drawing the words.
+  await page.evaluate(() => {
+    window.__longTasks = [];
+    window.__observer = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.__longTasks.push(e.duration);
+    });
+    window.__observer.observe({ type: 'longtask' });
+    window.__progress = [];
+    const bar = document.getElementById('ml-progress');
+    new MutationObserver(() => window.__progress.push([bar.value, bar.max])).observe(bar, { attributes: true });
+  });
+
+  // Load: the progress bar counts the ml module's and the model's bytes up to 100%.
+  const t0 = Date.now();
+  await page.click('#ml-load');
+  await page.waitForFunction(() => document.getElementById('ml').dataset.loaded === 'true' || !document.getElementById('ml-error').hidden, null, { timeout: 180_000 });
+  assert.equal(await page.evaluate(() => document.getElementById('ml-error').hidden), true, await page.textContent('#ml-error'));
+  const loadMs = Date.now() - t0;
+  const progress = await page.evaluate(() => window.__progress);
+  const bar = await page.$eval('#ml-progress', (b) => ({ value: b.value, max: b.max, role: b.matches('progress'), label: b.labels[0]?.textContent }));
+  assert.deepEqual(bar, { value: total, max: total, role: true, label: 'Download' });
+  assert.match(await page.textContent('#ml-progress-text'), /\(100%\)$/);
+  assert.ok(progress.length >= 3, `progress updates: ${JSON.stringify(progress)}`);
+  for (let i = 1; i < progress.length; i++) assert.ok(progress[i][0] >= progress[i - 1][0] || progress[i][1] !== progress[i - 1][1], 'progress never goes back');
+  assert.ok(progress.some(([v, m]) => v > 0 && v < m), 'an intermediate value was shown');
+
+  // A short text at rate 0.30, set from the keyboard.
+  await page.fill('#ml-input', ML_TEXT);
+  await page.focus('#ml-rate');
+  for (let i = 0; i < 4; i++) await page.keyboard.press('ArrowLeft');
+  assert.equal(await page.textContent('#ml-rate-value'), '0.30');
+  const prev = Number((await page.getAttribute('#ml', 'data-run')) ?? 0);
+  const t1 = Date.now();
+  await page.click('#ml-run');
+  await page.waitForFunction((p) => Number(document.getElementById('ml').dataset.run ?? 0) > p, prev, { timeout: 120_000 });
+  const runMs = Date.now() - t1;
+  assert.equal(await page.getAttribute('#ml', 'data-phase'), 'done', await page.textContent('#ml-error'));
+
+  const s = await page.evaluate(() => {
+    const v = (id) => Number(document.getElementById(id).dataset.value);
+    const box = document.getElementById('ml-text');
+    const runs = [...box.childNodes].map((n) => [n.nodeType === 3 ? 'space' : n.tagName === 'DEL' ? 'dropped' : n.className, n.textContent]);
+    const del = box.querySelector('del');
+    return {
+      before: v('ml-tokens-before'),
+      after: v('ml-tokens-after'),
+      kept: v('ml-kept'),
+      dropped: v('ml-dropped'),
+      ms: v('ml-time'),
+      text: { before: document.getElementById('ml-tokens-before').textContent, after: document.getElementById('ml-tokens-after').textContent },
+      sent: JSON.parse(document.getElementById('ml-result').dataset.sent),
+      compressed: document.getElementById('ml-compressed').textContent,
+      runs,
+      strike: del ? getComputedStyle(del).textDecorationLine : null,
+    };
+  });
+  assert.deepEqual(s.sent, { rate: 0.3 });
+
+  // The same text and options through headroom-wasm/ml in Node, with the package's default model.
+  const ml = await importFrom(app, 'headroom-wasm/ml');
+  const r = (await ml.LLMLinguaCompressor.load()).compress(ML_TEXT, s.sent);
+  assert.equal(s.before, r.originalTokens);
+  assert.equal(s.after, r.compressedTokens);
+  assert.equal(s.text.before, fmt(r.originalTokens));
+  assert.equal(s.text.after, fmt(r.compressedTokens));
+  assert.equal(s.compressed, r.compressed);
+  assert.ok(r.compressedTokens < r.originalTokens && Math.abs(r.compressedTokens - 0.3 * r.originalTokens) <= 2, `${r.compressedTokens} of ${r.originalTokens}`);
+
+  // Kept and dropped words, in order, are the input's words; the kept ones are the output's.
+  assert.equal(s.runs.map(([, t]) => t).join(''), ML_TEXT);
+  const all = s.runs.filter(([k]) => k !== 'space').flatMap(([k, t]) => words(t).map((w) => [k, w]));
+  assert.deepEqual(all.map(([, w]) => w), words(ML_TEXT));
+  assert.deepEqual(all.filter(([k]) => k === 'kept').map(([, w]) => w), words(r.compressed));
+  assert.deepEqual([s.kept, s.dropped], [words(r.compressed).length, words(ML_TEXT).length - words(r.compressed).length]);
+  assert.ok(s.dropped > 0);
+  assert.equal(s.strike, 'line-through', 'dropped words are struck through, not only coloured');
+
+  await page.waitForTimeout(300);
+  const longTasks = await page.evaluate(() => {
+    window.__observer.disconnect();
+    return window.__longTasks;
+  });
+  console.log(`# ML panel: load ${(loadMs / 1000).toFixed(1)} s (${(total / 1048576).toFixed(1)} MB), compress ${(runMs / 1000).toFixed(1)} s end to end (${(s.ms / 1000).toFixed(2)} s in the worker) for ${r.originalTokens} tokens; main-thread long tasks (ms): [${longTasks.map((d) => d.toFixed(0)).join(', ')}]`);
+  assert.ok(Math.max(0, ...longTasks) <= 200, `a main-thread task took ${Math.max(...longTasks).toFixed(0)} ms`);
+
+  const axe = await new AxeBuilder({ page }).include('#ml').analyze();
+  assert.deepEqual(axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(' | ')}`), []);
+
+  // Everything came from this server: the ml module and the model from the package's files.
+  assert.deepEqual(foreignRequests, []);
+  for (const f of Object.values(ML_FILES)) assert.ok(requested.includes(new URL(f, url).href), f);
+
+  // The screenshot for the README (www/screenshot-ml.png is a copy).
+  const clip = await page.$eval('#ml', (el) => {
+    const b = el.getBoundingClientRect();
+    return { x: 0, y: b.top + window.scrollY - 8, width: 1200, height: b.height + 16 };
+  });
+  await page.screenshot({ path: join(artifacts, 'www-ml.png'), fullPage: true, clip });
+
+  // Cancel stops a long compression (the build log's text, ~18 windows) by ending the ML worker,
+  // and with it the model: the panel asks to load it again.
+  await page.fill('#ml-input', longest);
+  await page.click('#ml-run');
+  await page.waitForFunction(() => document.getElementById('ml').dataset.phase === 'running');
+  await page.click('#ml-cancel');
+  await page.waitForFunction(() => document.getElementById('ml').dataset.phase !== 'running', null, { timeout: 10_000 });
+  assert.equal(await page.getAttribute('#ml', 'data-phase'), 'cancelled');
+  assert.equal(await page.getAttribute('#ml', 'data-loaded'), 'false');
+  assert.deepEqual(
+    await page.evaluate(() => ['ml-load', 'ml-run', 'ml-cancel'].map((id) => document.getElementById(id).disabled)),
+    [false, true, true],
+  );
+  assert.match(await page.textContent('#ml-status'), /^Cancelled/);
+  assert.equal(await page.evaluate(() => document.getElementById('ml-error').hidden), true);
+  assert.deepEqual(pageErrors, []);
 });
 
 test('the 5 MB example: no main-thread task over 200 ms, and the engine\'s numbers', { timeout: 300_000 }, async () => {

@@ -124,7 +124,15 @@ fn has_cuttable(v: &Value, max_items: usize, cfg: &SmartCrusherConfig, depth: us
             (a.len() > max_items && a.len() as u64 >= cfg.min_items_to_analyze)
                 || a.iter().any(|x| has_cuttable(x, max_items, cfg, depth + 1))
         }
-        Value::Object(o) => o.values().any(|x| has_cuttable(x, max_items, cfg, depth + 1)),
+        Value::Object(o) => {
+            is_big_map(o, max_items, cfg)
+                || o.iter().any(|(k, x)| match x {
+                    Value::Object(inner) if SCHEMA_MAPS.contains(&k.as_str()) => {
+                        inner.values().any(|y| has_cuttable(y, max_items, cfg, depth + 2))
+                    }
+                    _ => has_cuttable(x, max_items, cfg, depth + 1),
+                })
+        }
         Value::String(s) => s.len() > LONG_BASE64,
         _ => false,
     }
@@ -157,21 +165,7 @@ fn shrink(v: &mut Value, p: &CrushParams<'_>, hash: &str, depth: usize) -> bool 
                             taken.push(item.take());
                         }
                     }
-                    let mut why = vec!["first/last".to_string()];
-                    for (count, what) in [
-                        (kept.errors, "errors"),
-                        (kept.query_matches, "query matches"),
-                        (kept.outliers, "anomalies"),
-                        (kept.relevant, "relevant"),
-                    ] {
-                        if count > 0 {
-                            why.push(format!("{count} {what}"));
-                        }
-                    }
-                    if kept.duplicates_dropped > 0 {
-                        why.push(format!("{} duplicates dropped", kept.duplicates_dropped));
-                    }
-                    let summary = format!("{} of {n} items omitted, kept {}", n - taken.len(), why.join(", "));
+                    let summary = format!("{} of {n} items omitted, kept {}", n - taken.len(), why(&kept).join(", "));
                     taken.push(Value::String(ccr::marker(&summary, hash)));
                     *items = taken;
                     changed = true;
@@ -184,8 +178,20 @@ fn shrink(v: &mut Value, p: &CrushParams<'_>, hash: &str, depth: usize) -> bool 
         }
         Value::Object(o) => {
             let mut changed = false;
-            for val in o.values_mut() {
-                changed |= shrink(val, p, hash, depth + 1);
+            if is_big_map(o, p.max_items, p.config) {
+                changed |= shrink_map(o, p, hash);
+            }
+            for (key, val) in o.iter_mut() {
+                match val {
+                    // A JSON Schema's `properties` (a tool's parameters) is a definition, not
+                    // data: its entries are never dropped, only what is inside them is reduced.
+                    Value::Object(inner) if SCHEMA_MAPS.contains(&key.as_str()) => {
+                        for v in inner.values_mut() {
+                            changed |= shrink(v, p, hash, depth + 2);
+                        }
+                    }
+                    _ => changed |= shrink(val, p, hash, depth + 1),
+                }
             }
             changed
         }
@@ -207,6 +213,77 @@ fn shrink(v: &mut Value, p: &CrushParams<'_>, hash: &str, depth: usize) -> bool 
         }
         _ => false,
     }
+}
+
+/// Keys whose object value is a JSON Schema map of definitions, never reduced as a map.
+const SCHEMA_MAPS: &[&str] = &["properties", "patternProperties", "definitions", "$defs"];
+
+/// A flat map with more keys than this is reduced like an array even when its values are not
+/// records (a config map, a translation table, counters by name).
+const MAP_MIN_KEYS: usize = 100;
+/// The key of the marker entry a reduced map ends with.
+pub const MAP_MARKER_KEY: &str = "[headroom]";
+
+/// Whether `o` is a map (keys are data, e.g. ids) big enough to reduce like an array: more
+/// entries than the item budget and either mostly record values (a dict keyed by id) or very
+/// many keys. Records with a few dozen named fields are not maps.
+fn is_big_map(o: &serde_json::Map<String, Value>, max_items: usize, cfg: &SmartCrusherConfig) -> bool {
+    let n = o.len();
+    if n <= max_items || (n as u64) < cfg.min_items_to_analyze || o.contains_key(MAP_MARKER_KEY) {
+        return false;
+    }
+    let records = o.values().filter(|v| v.is_object()).count();
+    records * 10 >= n * 8 || n > MAP_MIN_KEYS
+}
+
+/// Keeps the entries of a big map that `select` would keep of the same entries as an array (the
+/// key takes part in matching, as `@key`), in their order, then a marker entry.
+fn shrink_map(o: &mut serde_json::Map<String, Value>, p: &CrushParams<'_>, hash: &str) -> bool {
+    let items: Vec<Value> = o
+        .iter()
+        .map(|(k, v)| match v {
+            Value::Object(inner) => {
+                let mut m = inner.clone();
+                m.insert("@key".into(), Value::String(k.clone()));
+                Value::Object(m)
+            }
+            other => serde_json::json!({"@key": k, "@value": other}),
+        })
+        .collect();
+    let kept = select::select(&items, p.query, p.config, p.max_items);
+    let n = o.len();
+    if kept.indices.len() >= n {
+        return false;
+    }
+    let old = std::mem::take(o);
+    let keep: std::collections::BTreeSet<usize> = kept.indices.iter().copied().collect();
+    for (i, (k, v)) in old.into_iter().enumerate() {
+        if keep.contains(&i) {
+            o.insert(k, v);
+        }
+    }
+    let summary = format!("{} of {n} keys omitted, kept {}", n - o.len(), why(&kept).join(", "));
+    o.insert(MAP_MARKER_KEY.into(), Value::String(ccr::marker(&summary, hash)));
+    true
+}
+
+/// Why items were kept, for a marker's summary.
+fn why(kept: &select::Kept) -> Vec<String> {
+    let mut why = vec!["first/last".to_string()];
+    for (count, what) in [
+        (kept.errors, "errors"),
+        (kept.query_matches, "query matches"),
+        (kept.outliers, "anomalies"),
+        (kept.relevant, "relevant"),
+    ] {
+        if count > 0 {
+            why.push(format!("{count} {what}"));
+        }
+    }
+    if kept.duplicates_dropped > 0 {
+        why.push(format!("{} duplicates dropped", kept.duplicates_dropped));
+    }
+    why
 }
 
 fn looks_base64(s: &str) -> bool {
@@ -248,7 +325,18 @@ fn collect_tables(v: &mut Value, cfg: &SmartCrusherConfig, out: &mut String, nex
                 _ => &items[..],
             };
             if rows.len() as u64 >= cfg.min_items_to_analyze.max(2) {
-                if let Some(cols) = table::columns(rows, 0.8, 6) {
+                let cols = table::columns(rows, 0.8, 6);
+                // Several item shapes (events with a `type`...): one table per shape, unless one
+                // table of all columns is mostly full anyway.
+                let sparse = cols.as_ref().is_none_or(|c| table::fill_rate(rows, c) < 0.75);
+                if let Some(buckets) = sparse.then(|| table::buckets(rows)).flatten() {
+                    let id = *next;
+                    *next += 1;
+                    table::render_buckets(id, items, &buckets, out);
+                    *v = table::placeholder(id);
+                    return;
+                }
+                if let Some(cols) = cols {
                     let id = *next;
                     *next += 1;
                     table::render_section(id, items, &cols, out);
@@ -261,6 +349,22 @@ fn collect_tables(v: &mut Value, cfg: &SmartCrusherConfig, out: &mut String, nex
             }
         }
         Value::Object(o) => {
+            // A map of records (a dict keyed by id): a table whose rows start with the key.
+            let records = o.iter().filter(|(k, _)| k.as_str() != MAP_MARKER_KEY).count();
+            if records as u64 >= cfg.min_items_to_analyze.max(2) && records > 0 {
+                let marker = o.get(MAP_MARKER_KEY).filter(|m| table::is_marker(m)).and_then(Value::as_str);
+                let entries: Vec<(&String, &Value)> = o.iter().filter(|(k, _)| k.as_str() != MAP_MARKER_KEY).collect();
+                if marker.is_some() || !o.contains_key(MAP_MARKER_KEY) {
+                    let values: Vec<Value> = entries.iter().map(|(_, v)| (*v).clone()).collect();
+                    if let Some(cols) = table::columns(&values, 0.8, 6) {
+                        let id = *next;
+                        *next += 1;
+                        table::render_map_section(id, &entries, &cols, marker, out);
+                        *v = table::placeholder(id);
+                        return;
+                    }
+                }
+            }
             for val in o.values_mut() {
                 collect_tables(val, cfg, out, next, depth + 1);
             }

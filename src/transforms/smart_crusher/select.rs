@@ -48,13 +48,13 @@ fn item_is_error(v: &Value) -> bool {
                 return !val.is_null() && val != &Value::Bool(false) && val.as_array().is_none_or(|a| !a.is_empty());
             }
             match val {
-                Value::String(s) => has_error_word(s),
+                Value::String(s) => s.len() <= ERROR_TEXT_MAX && has_error_word(s),
                 Value::Object(_) | Value::Array(_) => item_is_error(val),
                 _ => false,
             }
         }),
         Value::Array(a) => a.iter().any(item_is_error),
-        Value::String(s) => has_error_word(s),
+        Value::String(s) => s.len() <= ERROR_TEXT_MAX && has_error_word(s),
         _ => false,
     }
 }
@@ -125,6 +125,12 @@ fn saturation_k(docs: &[Vec<u64>], max: usize) -> usize {
     best.1.clamp(max.min(4), max)
 }
 
+/// The best BM25 matches that are kept even past the saturation budget.
+const TOP_RELEVANT: usize = 3;
+/// Strings longer than this (descriptions, documents) are not scanned for error words: a tool's
+/// description that mentions errors does not report one.
+const ERROR_TEXT_MAX: usize = 200;
+
 pub fn select(items: &[Value], query: &str, cfg: &SmartCrusherConfig, max_items: usize) -> Kept {
     let n = items.len();
     let mut kept = Kept::default();
@@ -153,11 +159,17 @@ pub fn select(items: &[Value], query: &str, cfg: &SmartCrusherConfig, max_items:
     let hard_cap = 2 * max_items;
     let ids: Vec<String> = query_identifiers(query).into_iter().map(|s| s.to_lowercase()).collect();
     if !ids.is_empty() {
-        for (i, t) in texts.iter().enumerate() {
-            if candidate[i] && keep.len() < hard_cap {
-                let lower = t.to_lowercase();
-                if ids.iter().any(|id| lower.contains(id.as_str())) {
-                    keep.insert(i);
+        let matches: Vec<usize> = (0..n)
+            .filter(|&i| candidate[i] && {
+                let lower = texts[i].to_lowercase();
+                ids.iter().any(|id| lower.contains(id.as_str()))
+            })
+            .collect();
+        // An identifier that matches more items than the budget (a region every third item is
+        // in) does not single anything out: those items compete on the other signals instead.
+        if matches.len() <= max_items {
+            for i in matches {
+                if keep.len() < hard_cap && keep.insert(i) {
                     kept.query_matches += 1;
                 }
             }
@@ -268,12 +280,19 @@ pub fn select(items: &[Value], query: &str, cfg: &SmartCrusherConfig, max_items:
     }
     let terms: Vec<u64> = query_terms(query).iter().flat_map(|t| word_ids(t)).collect();
     let bm = Bm25::with_params(&terms, &docs, cfg.relevance.bm25_k1, cfg.relevance.bm25_b);
-    let scores: Vec<f64> = docs.iter().map(|d| bm.score(d)).collect();
+    let scores: Vec<f64> = (0..docs.len()).map(|d| bm.score(d)).collect();
     let max_score = scores.iter().copied().fold(0.0, f64::max);
     if max_score > 0.0 {
+        // The few best matches may go past k (like numeric anomalies), so that errors and
+        // anchors cannot crowd out what the query asks about; the rest rank above structural
+        // outliers (4.0).
+        let mut best: Vec<usize> = (0..n).filter(|&i| scores[i] > 0.0).collect();
+        best.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+        best.truncate(TOP_RELEVANT);
         for (i, s) in scores.iter().enumerate() {
             if *s > 0.0 && *s >= cfg.relevance.relevance_threshold * max_score {
-                ranked.push((s / max_score, i, 1));
+                let base = if best.contains(&i) && *s >= 0.5 * max_score { 10.0 } else { 4.5 };
+                ranked.push((base + s / max_score, i, 1));
             }
         }
     }
