@@ -34,19 +34,33 @@ fn request_with(output: &str) -> String {
     .to_string()
 }
 
+/// Token counting without the memo (every call counts), side by side with tiktoken-rs, the
+/// reference our counter is tested equal to.
 fn token_counting(c: &mut Criterion) {
     let text = include_str!("../examples/grep_output.json");
     let mut g = c.benchmark_group("count_tokens");
     for size in [1_000usize, 100_000, 1_000_000] {
         let input: String = text.chars().cycle().take(size).collect();
         g.throughput(Throughput::Bytes(input.len() as u64));
-        for enc in [Encoding::O200kBase, Encoding::Cl100kBase] {
-            g.bench_with_input(BenchmarkId::new(enc.as_str(), size), &input, |b, s| b.iter(|| enc.count(black_box(s))));
+        for (enc, reference) in [
+            (Encoding::O200kBase, tiktoken_rs::o200k_base_singleton()),
+            (Encoding::Cl100kBase, tiktoken_rs::cl100k_base_singleton()),
+        ] {
+            g.bench_with_input(BenchmarkId::new(enc.as_str(), size), &input, |b, s| {
+                b.iter(|| enc.count_uncached(black_box(s)))
+            });
+            g.bench_with_input(BenchmarkId::new(format!("tiktoken-rs/{}", enc.as_str()), size), &input, |b, s| {
+                b.iter(|| reference.count_ordinary(black_box(s)))
+            });
         }
     }
     let adversarial = "a".repeat(200_000);
     g.throughput(Throughput::Bytes(adversarial.len() as u64));
-    g.bench_function("o200k_base/a_x_200k", |b| b.iter(|| Encoding::O200kBase.count(black_box(&adversarial))));
+    g.bench_function("o200k_base/a_x_200k", |b| b.iter(|| Encoding::O200kBase.count_uncached(black_box(&adversarial))));
+    g.sample_size(10);
+    g.bench_function("tiktoken-rs/o200k_base/a_x_200k", |b| {
+        b.iter(|| tiktoken_rs::o200k_base_singleton().count_ordinary(black_box(&adversarial)))
+    });
     g.finish();
 }
 

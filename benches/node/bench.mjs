@@ -3,6 +3,8 @@
 // throughput of compress() on realistic requests, token counting side by side with the JS
 // tokenizers users would otherwise pick (counts must be identical), and package sizes.
 // Writes benches/results/node.json. Usage: node benches/node/bench.mjs [--quick]
+// [--only=sizes,coldStart,memory,compress,tokenizers] (a subset: printed, not written)
+// [--pkg=DIR] (another build of the package, e.g. to compare before/after)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
@@ -12,7 +14,9 @@ import { performance } from 'node:perf_hooks';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
-const pkg = join(root, 'pkg');
+const arg = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const pkg = arg('pkg') ? resolve(arg('pkg')) : join(root, 'pkg');
+const only = arg('only')?.split(',');
 const quick = process.argv.includes('--quick');
 const budgetMs = quick ? 400 : 2000;
 const hw = await import(pathToFileURL(join(pkg, 'node.js')).href);
@@ -229,17 +233,18 @@ function sizes() {
   return out;
 }
 
+const sections = { sizes, coldStart, memory: peakMemory, compress: compressBench, tokenizers: tokenizerBench };
 const result = {
   date: new Date().toISOString(),
   node: process.version,
   machine: `${execFileSync('nproc', { encoding: 'utf8' }).trim()} cores, ${(Number(execFileSync('awk', ['/MemTotal/ {print $2}', '/proc/meminfo'], { encoding: 'utf8' })) / 1048576).toFixed(0)} GiB, ${readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown CPU'}`,
   quick,
-  sizes: sizes(),
-  coldStart: coldStart(),
-  memory: peakMemory(),
-  compress: compressBench(),
-  tokenizers: await tokenizerBench(),
 };
-mkdirSync(join(root, 'benches/results'), { recursive: true });
-writeFileSync(join(root, 'benches/results/node.json'), JSON.stringify(result, null, 2) + '\n');
+for (const [name, run] of Object.entries(sections)) {
+  if (!only || only.includes(name)) result[name] = await run();
+}
+if (!only && !arg('pkg')) {
+  mkdirSync(join(root, 'benches/results'), { recursive: true });
+  writeFileSync(join(root, 'benches/results/node.json'), JSON.stringify(result, null, 2) + '\n');
+}
 console.log(JSON.stringify(result, null, 2));

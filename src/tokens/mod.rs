@@ -1,13 +1,34 @@
 //! Token counting: exact tiktoken counts for OpenAI models, a documented estimator for Claude and
 //! Gemini, the model tables (encoding, context limit), and whole-request counting the way
 //! providers bill it.
+//!
+//! The exact counter is our own and needs no regex engine: `pretokenize` splits text the way
+//! tiktoken's patterns do (hand-written, linear time), `bpe` merges each piece with tiktoken's
+//! rule over rank tables embedded as compact binary data (`data/`), O(n log n) on long pieces.
+//! tiktoken-rs is the reference: `generate.rs` derives the data from it and regex-syntax, and the
+//! tests (here and `tests/tokens_exact.rs`) hold splits and counts equal to it.
 
+mod bpe;
+#[cfg(test)]
+mod generate;
+pub mod pretokenize;
 pub mod pricing;
+mod unicode;
 
 use crate::config::Provider;
 use crate::message::{Block, BlockKind, Conversation, Message, Origin};
 use std::collections::BTreeMap;
-use tiktoken_rs::CoreBPE;
+use std::sync::OnceLock;
+
+static O200K_DATA: &[u8] = include_bytes!("data/o200k_base.bin");
+static CL100K_DATA: &[u8] = include_bytes!("data/cl100k_base.bin");
+static O200K: OnceLock<bpe::Vocab> = OnceLock::new();
+static CL100K: OnceLock<bpe::Vocab> = OnceLock::new();
+
+thread_local! {
+    /// Counting's working memory, per encoding (indexed by `Encoding as usize`).
+    static SCRATCH: [std::cell::RefCell<bpe::Scratch>; 2] = Default::default();
+}
 
 /// A BPE vocabulary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -32,24 +53,54 @@ impl Encoding {
         }
     }
 
-    fn bpe(self) -> &'static CoreBPE {
-        // The vocabularies are built once per process (or wasm instance) on first use.
+    /// The rank table, indexed once per process (or wasm instance) on first use; cl100k_base
+    /// only when a cl100k model is counted.
+    fn vocab(self) -> &'static bpe::Vocab {
         match self {
-            Encoding::O200kBase => tiktoken_rs::o200k_base_singleton(),
-            Encoding::Cl100kBase => tiktoken_rs::cl100k_base_singleton(),
+            Encoding::O200kBase => O200K.get_or_init(|| bpe::Vocab::parse(O200K_DATA)),
+            Encoding::Cl100kBase => CL100K.get_or_init(|| bpe::Vocab::parse(CL100K_DATA)),
         }
     }
 
+    /// Number of ordinary tokens (ranks `0..vocab_size()`).
+    pub fn vocab_size(self) -> usize {
+        self.vocab().len()
+    }
+
+    /// The bytes of the token with `rank` (empty when out of range).
+    pub fn token_bytes(self, rank: u32) -> &'static [u8] {
+        self.vocab().token(rank)
+    }
+
     /// Exact tiktoken count of `text` as ordinary text (special-token spellings count as text,
-    /// as they do inside chat messages).
+    /// as they do inside chat messages). Long texts are memoised.
     pub fn count(self, text: &str) -> usize {
         if text.is_empty() {
             return 0;
         }
         if text.len() < CACHE_MIN_BYTES {
-            return self.bpe().count_ordinary(text);
+            return self.count_uncached(text);
         }
-        cache::count(self, text, |t| self.bpe().count_ordinary(t))
+        cache::count(self, text, |t| self.count_uncached(t))
+    }
+
+    /// [`Encoding::count`] without the memo (for benchmarks and tests).
+    pub fn count_uncached(self, text: &str) -> usize {
+        let vocab = self.vocab();
+        let s = text.as_bytes();
+        let run = |scratch: &mut bpe::Scratch| {
+            let (mut pos, mut n) = (0, 0);
+            while pos < s.len() {
+                let end = pretokenize::piece_end(self, s, pos);
+                n += vocab.count(&s[pos..end], scratch);
+                pos = end;
+            }
+            n
+        };
+        SCRATCH.with(|per_encoding| match per_encoding[self as usize].try_borrow_mut() {
+            Ok(mut scratch) => run(&mut scratch),
+            Err(_) => run(&mut bpe::Scratch::default()),
+        })
     }
 }
 
