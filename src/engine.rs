@@ -194,7 +194,10 @@ impl Headroom {
         let cfg = text_config(kind, config_json)?;
         let counter = self.counter(None);
         let store = self.store.clone();
-        let result = compress_text(kind, content, query, &cfg, counter, &mut |original| Some(store.put(original)));
+        let result = compress_text(kind, content, query, &cfg, counter, &mut |original, h| {
+            store.put_hashed(h.to_string(), original);
+            true
+        });
         Ok(result.unwrap_or_else(|| {
             let r = kind.run(content, query, &cfg);
             TextResult {

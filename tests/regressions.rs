@@ -2,7 +2,7 @@
 // each with the input that showed it. Run natively and as wasm (Makefile WASM_TESTS).
 
 use headroom::{content_hash, Config, Headroom, RequestOptions};
-use serde_json::{json, Value};
+use serde_json::json;
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;

@@ -97,6 +97,13 @@ impl MemoryStore {
     /// Stores `content` and returns its hash.
     pub fn put(&mut self, content: &str) -> String {
         let h = hash(content);
+        self.put_hashed(h.clone(), content);
+        h
+    }
+
+    /// `put` when the caller already computed `h = hash(content)` (a marker needed it first):
+    /// SHA-256 of a large output is a good part of a request's cost, so it is computed once.
+    pub fn put_hashed(&mut self, h: String, content: &str) {
         let now = clock::unix_ms();
         if let Some(e) = self.entries.get_mut(&h) {
             e.expires_ms = now + self.ttl_ms;
@@ -110,7 +117,6 @@ impl MemoryStore {
                 self.entries.remove(&old);
             }
         }
-        h
     }
 
     /// The original for `hash`, if present and not expired.
@@ -159,6 +165,11 @@ impl SharedStore {
 
     pub fn put(&self, content: &str) -> String {
         self.lock().put(content)
+    }
+
+    /// See `MemoryStore::put_hashed`.
+    pub fn put_hashed(&self, h: String, content: &str) {
+        self.lock().put_hashed(h, content)
     }
 
     /// The original for `hash`; a malformed hash is a `ValidationError`, an unknown one `None`.

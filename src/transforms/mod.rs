@@ -59,10 +59,15 @@ impl Context<'_> {
     /// request. `None` means lossy steps are not allowed here: the caller must keep the content
     /// (or compress it losslessly). This is the one gate every lossy transform goes through.
     pub fn store_original(&mut self, original: &str) -> Option<String> {
+        self.store_original_hashed(original, crate::ccr::hash(original))
+    }
+
+    /// `store_original` when the caller already has `h = ccr::hash(original)`.
+    pub fn store_original_hashed(&mut self, original: &str, h: String) -> Option<String> {
         if self.lossless_only {
             return None;
         }
-        let h = self.store.put(original);
+        self.store.put_hashed(h.clone(), original);
         if !self.markers.contains(&h) {
             self.markers.push(h.clone());
         }

@@ -93,22 +93,38 @@ const STOPWORDS: &[&str] = &[
 /// `snake_case` and `camelCase` parts, so a query naming `parse_integer` matches both the whole
 /// identifier (rarer, so it weighs more) and lines that mention "integer".
 pub fn terms(text: &str, out: &mut Vec<String>) {
+    for_each_term(text, |t| out.push(t.to_string()));
+}
+
+/// `terms` without allocating a `String` per term: `f` sees each term in order. Scoring every
+/// line of a large output goes through here.
+pub fn for_each_term(text: &str, mut f: impl FnMut(&str)) {
+    let mut lower = String::new();
+    // The parts of one word, back to back in `parts`, ending at the offsets in `ends`.
+    let mut parts = String::new();
+    let mut ends: Vec<usize> = Vec::new();
     for word in text.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
         if word.is_empty() {
             continue;
         }
-        let lower = word.to_lowercase();
+        lower.clear();
+        if word.is_ascii() {
+            lower.extend(word.bytes().map(|b| b.to_ascii_lowercase() as char));
+        } else {
+            // `str::to_lowercase`, not per char: it knows a final sigma.
+            lower.push_str(&word.to_lowercase());
+        }
         if lower.chars().count() >= 2 {
-            out.push(lower.clone());
+            f(&lower);
         }
         // Parts: split at '_' and at lower→upper case changes.
-        let mut cur = String::new();
+        parts.clear();
+        ends.clear();
         let mut prev_lower = false;
-        let mut local = Vec::new();
         for c in word.chars() {
             if c == '_' || (c.is_uppercase() && prev_lower) {
-                if !cur.is_empty() {
-                    local.push(std::mem::take(&mut cur));
+                if ends.last().copied().unwrap_or(0) < parts.len() {
+                    ends.push(parts.len());
                 }
                 prev_lower = false;
                 if c == '_' {
@@ -116,16 +132,19 @@ pub fn terms(text: &str, out: &mut Vec<String>) {
                 }
             }
             prev_lower = c.is_lowercase() || c.is_ascii_digit();
-            cur.extend(c.to_lowercase());
+            parts.extend(c.to_lowercase());
         }
-        if !cur.is_empty() {
-            local.push(cur);
+        if ends.last().copied().unwrap_or(0) < parts.len() {
+            ends.push(parts.len());
         }
-        if local.len() > 1 {
-            for p in local {
+        if ends.len() > 1 {
+            let mut start = 0;
+            for &end in &ends {
+                let p = parts.get(start..end).unwrap_or("");
                 if p.chars().count() >= 2 {
-                    out.push(p);
+                    f(p);
                 }
+                start = end;
             }
         }
     }
@@ -166,32 +185,38 @@ impl Bm25 {
 
     pub fn with_params<T: Eq + Hash, D: AsRef<[T]>>(query: &[T], docs: impl IntoIterator<Item = D>, k1: f64, b: f64) -> Bm25 {
         let index: HashMap<&T, usize> = query.iter().enumerate().map(|(i, t)| (t, i)).collect();
-        let mut df = vec![0usize; query.len()];
-        let mut tf = vec![0u32; query.len()];
-        let (mut lens, mut starts, mut hits) = (Vec::new(), Vec::new(), Vec::new());
-        let mut total = 0usize;
+        let mut builder = Builder::new(query.len());
         for doc in docs {
             let doc = doc.as_ref();
-            total += doc.len();
             for t in doc {
-                if let Some(c) = index.get(t).and_then(|&i| tf.get_mut(i)) {
+                if let Some(c) = index.get(t).and_then(|&i| builder.tf.get_mut(i)) {
                     *c += 1;
                 }
             }
-            starts.push(hits.len() as u32);
-            lens.push(doc.len() as u32);
-            for (i, (f, d)) in tf.iter_mut().zip(df.iter_mut()).enumerate() {
-                if *f > 0 {
-                    hits.push((i as u32, *f));
-                    *d += 1;
-                    *f = 0;
-                }
-            }
+            builder.end_doc(doc.len());
         }
-        let n = lens.len().max(1) as f64;
-        let idf = df.iter().map(|&f| ((n - f as f64 + 0.5) / (f as f64 + 0.5) + 1.0).ln()).collect();
-        let avgdl = (total as f64 / n).max(1.0);
-        Bm25 { idf, avgdl, k1, b, lens, starts, hits }
+        builder.finish(k1, b)
+    }
+
+    /// BM25 (1.5, 0.75) of `query` (terms from `query_terms`) against documents given as text:
+    /// each document is the terms of its pieces, in order (as `terms` would list them), counted
+    /// without building the list.
+    pub fn over_texts<'t, D: IntoIterator<Item = &'t str>>(query: &[String], docs: impl IntoIterator<Item = D>) -> Bm25 {
+        let index: HashMap<&str, usize> = query.iter().enumerate().map(|(i, t)| (t.as_str(), i)).collect();
+        let mut b = Builder::new(query.len());
+        for doc in docs {
+            let mut len = 0usize;
+            for piece in doc {
+                for_each_term(piece, |t| {
+                    len += 1;
+                    if let Some(c) = index.get(t).and_then(|&i| b.tf.get_mut(i)) {
+                        *c += 1;
+                    }
+                });
+            }
+            b.end_doc(len);
+        }
+        b.finish(1.5, 0.75)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -214,6 +239,43 @@ impl Bm25 {
             .iter()
             .map(|&(i, f)| self.idf.get(i as usize).copied().unwrap_or(0.0) * (f as f64 * (self.k1 + 1.0)) / (f as f64 + norm))
             .sum()
+    }
+}
+
+/// Accumulates documents for `Bm25`: per document its length and the query-term frequencies
+/// in `tf` (reset by `end_doc`).
+struct Builder {
+    tf: Vec<u32>,
+    df: Vec<usize>,
+    lens: Vec<u32>,
+    starts: Vec<u32>,
+    hits: Vec<(u32, u32)>,
+    total: usize,
+}
+
+impl Builder {
+    fn new(query_len: usize) -> Builder {
+        Builder { tf: vec![0; query_len], df: vec![0; query_len], lens: Vec::new(), starts: Vec::new(), hits: Vec::new(), total: 0 }
+    }
+
+    fn end_doc(&mut self, len: usize) {
+        self.total += len;
+        self.starts.push(self.hits.len() as u32);
+        self.lens.push(len as u32);
+        for (i, (f, d)) in self.tf.iter_mut().zip(self.df.iter_mut()).enumerate() {
+            if *f > 0 {
+                self.hits.push((i as u32, *f));
+                *d += 1;
+                *f = 0;
+            }
+        }
+    }
+
+    fn finish(self, k1: f64, b: f64) -> Bm25 {
+        let n = self.lens.len().max(1) as f64;
+        let idf = self.df.iter().map(|&f| ((n - f as f64 + 0.5) / (f as f64 + 0.5) + 1.0).ln()).collect();
+        let avgdl = (self.total as f64 / n).max(1.0);
+        Bm25 { idf, avgdl, k1, b, lens: self.lens, starts: self.starts, hits: self.hits }
     }
 }
 

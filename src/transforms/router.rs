@@ -82,7 +82,7 @@ pub fn compress_text(
     query: &str,
     cfg: &ContentRouterConfig,
     counter: TokenCounter,
-    store: &mut dyn FnMut(&str) -> Option<String>,
+    store: &mut dyn FnMut(&str, &str) -> bool,
 ) -> Option<TextResult> {
     let r = kind.run(content, query, cfg);
     if r.compressed == content {
@@ -105,7 +105,7 @@ pub fn compress_text(
         return None;
     }
     if let Some(h) = &hash {
-        if store(content).as_ref() != Some(h) {
+        if !store(content, h) {
             return None;
         }
     }
@@ -171,7 +171,8 @@ impl Transform for ContentRouter {
 /// `Context::store_original`, the one CCR gate) only for the rendering actually used.
 struct Pending {
     allow: bool,
-    originals: Vec<String>,
+    /// (hash, original).
+    originals: Vec<(String, String)>,
 }
 
 impl Pending {
@@ -179,8 +180,16 @@ impl Pending {
         if !self.allow {
             return None;
         }
-        self.originals.push(original.to_string());
-        Some(ccr::hash(original))
+        let h = ccr::hash(original);
+        self.put_hashed(original, &h).then_some(h)
+    }
+
+    /// `put` with `h = ccr::hash(original)` already computed; false when lossy steps are off.
+    fn put_hashed(&mut self, original: &str, h: &str) -> bool {
+        if self.allow {
+            self.originals.push((h.to_string(), original.to_string()));
+        }
+        self.allow
     }
 }
 
@@ -193,8 +202,8 @@ fn route(text: &str, query: &str, tool: Option<&str>, ctx: &mut Context<'_>) -> 
         pending.originals.clear();
         route_whole(detected, text, query, tool, ctx, &mut pending).map(|(t, l)| (t, vec![l]))
     })?;
-    for original in &pending.originals {
-        ctx.store_original(original)?;
+    for (h, original) in pending.originals {
+        ctx.store_original_hashed(&original, h)?;
     }
     Some(out)
 }
@@ -223,7 +232,7 @@ fn route_whole(
 
 fn run_text(kind: TextKind, text: &str, query: &str, ctx: &Context<'_>, pending: &mut Pending) -> Option<(String, String)> {
     let cfg = &ctx.config.content_router;
-    let r = compress_text(kind, text, query, cfg, ctx.counter, &mut |original| pending.put(original))?;
+    let r = compress_text(kind, text, query, cfg, ctx.counter, &mut |original, h| pending.put_hashed(original, h))?;
     Some((r.compressed, format!("{}:{}", kind.label(), if r.hash.is_some() { "lossy" } else { "lossless" })))
 }
 
@@ -300,7 +309,11 @@ fn crush_json(text: &str, query: &str, tool: Option<&str>, ctx: &Context<'_>, pe
     let max_items = ((base * bias).round() as usize).max(1);
     let mut params = CrushParams { config: cfg, max_items, query, allow_lossy: !ctx.lossless_only, counter: ctx.counter };
     let mut crushed = smart_crusher::crush(text, &params)?;
-    if crushed.lossy && pending.put(text).is_none() {
+    let stored = match &crushed.hash {
+        Some(h) => pending.put_hashed(text, h),
+        None => !crushed.lossy || pending.put(text).is_some(),
+    };
+    if !stored {
         params.allow_lossy = false;
         crushed = smart_crusher::crush(text, &params)?;
     }

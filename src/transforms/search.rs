@@ -5,7 +5,7 @@
 //! matches that score best against the query (BM25 over words and identifier parts) or carry
 //! error words, and says how many it left out.
 
-use super::text_common::{has_error_word, lines_with_ends, query_terms, strip_end, terms, Bm25, Out, TextCompression};
+use super::text_common::{has_error_word, lines_with_ends, query_terms, strip_end, Bm25, Out, TextCompression};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
@@ -275,14 +275,7 @@ pub fn compress(content: &str, query: &str, config: &SearchConfig) -> TextCompre
         Piece::File { rows, .. } => rows.as_slice(),
         Piece::Other(_) => &[],
     });
-    let bm = Bm25::new(
-        &q,
-        docs.filter(|r| r.is_match).map(|r| {
-            let mut t = Vec::new();
-            terms(r.text, &mut t);
-            t
-        }),
-    );
+    let bm = Bm25::over_texts(&q, docs.filter(|r| r.is_match).map(|r| [r.text]));
 
     // keep[piece][row]
     let mut keep: Vec<Vec<bool>> = parsed

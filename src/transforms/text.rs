@@ -5,7 +5,7 @@
 //! their original order until the target share of the input is reached. Each run of removed
 //! text becomes one `[…]`.
 
-use super::text_common::{has_error_word, query_terms, terms, Bm25, TextCompression};
+use super::text_common::{has_error_word, query_terms, Bm25, TextCompression};
 use serde::{Deserialize, Serialize};
 
 /// Settings for prose.
@@ -137,14 +137,8 @@ pub fn compress(content: &str, query: &str, config: &TextConfig) -> TextCompress
 
     // Scores.
     let q = query_terms(query);
-    let docs = blocks.iter().map(|&(a, b)| {
-        let mut t = Vec::new();
-        for u in units.get(a..b).unwrap_or(&[]) {
-            terms(text(u), &mut t);
-        }
-        t
-    });
-    let bm = Bm25::new(&q, docs);
+    let docs = blocks.iter().map(|&(a, b)| units.get(a..b).unwrap_or(&[]).iter().map(text));
+    let bm = Bm25::over_texts(&q, docs);
     let nb = blocks.len();
     let scores: Vec<f64> = blocks
         .iter()

@@ -35,6 +35,8 @@ pub struct Crushed {
     pub tokens_after: usize,
     pub items_before: usize,
     pub items_after: usize,
+    /// For a lossy result, the hash of `text` its markers name (computed once, here).
+    pub hash: Option<String>,
 }
 
 /// Strings longer than this (in chars) are replaced by a marker in lossy mode.
@@ -76,7 +78,7 @@ pub fn crush(text: &str, p: &CrushParams<'_>) -> Option<Crushed> {
         let tokens_after = p.counter.count(&output);
         let current = best.as_ref().map_or(tokens_before, |b| b.tokens_after);
         if tokens_after < current {
-            *best = Some(Crushed { output, lossy, strategy, tokens_before, tokens_after, items_before, items_after });
+            *best = Some(Crushed { output, lossy, strategy, tokens_before, tokens_after, items_before, items_after, hash: None });
         }
     };
 
@@ -109,6 +111,9 @@ pub fn crush(text: &str, p: &CrushParams<'_>) -> Option<Crushed> {
                 consider(&mut best, t, true, "select+table", items_after);
             }
             consider(&mut best, reduced.to_string(), true, "select", items_after);
+        }
+        if let Some(b) = best.as_mut().filter(|b| b.lossy) {
+            b.hash = Some(hash);
         }
     }
     best
