@@ -90,17 +90,49 @@ fn detect_json(content: &str, trimmed: &str) -> Option<Detection> {
         return None;
     }
     if content.len() <= JSON_PARSE_MAX {
-        let parsed: Result<Value, _> = serde_json::from_str(content);
-        return parsed.ok().map(|v| {
+        // Validated without building it (detection runs on every tool output; the router's
+        // parser builds the value once, if it is used).
+        return serde_json::from_str::<JsonShape>(content).ok().map(|shape| {
             let d = Detection::new(ContentType::Json, 1.0);
-            match v {
-                Value::Array(a) => d.with("kind", "array").with("items", a.len() as u64),
-                _ => d.with("kind", "object"),
+            match shape {
+                JsonShape::Array(n) => d.with("kind", "array").with("items", n as u64),
+                JsonShape::Other => d.with("kind", "object"),
             }
         });
     }
     // Too big to parse here: the shape is a strong hint, the router's parser decides.
     Some(Detection::new(ContentType::Json, 0.7))
+}
+
+/// A JSON document's top level, read without allocating: an array's length, or anything else.
+enum JsonShape {
+    Array(usize),
+    Other,
+}
+
+impl<'de> serde::Deserialize<'de> for JsonShape {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<JsonShape, D::Error> {
+        use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+        struct Shape;
+        impl<'de> Visitor<'de> for Shape {
+            type Value = JsonShape;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("JSON")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<JsonShape, A::Error> {
+                let mut n = 0;
+                while seq.next_element::<IgnoredAny>()?.is_some() {
+                    n += 1;
+                }
+                Ok(JsonShape::Array(n))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JsonShape, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(JsonShape::Other)
+            }
+        }
+        d.deserialize_any(Shape)
+    }
 }
 
 fn detect_diff(lines: &[&str]) -> Option<Detection> {
