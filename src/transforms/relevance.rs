@@ -11,18 +11,35 @@ pub fn word_ids(text: &str) -> Vec<u64> {
     let mut out = Vec::new();
     let mut h: u64 = 0xcbf29ce484222325;
     let mut in_word = false;
-    for c in text.chars() {
-        if c.is_alphanumeric() || c == '_' {
-            for l in c.to_lowercase() {
-                h ^= l as u64;
+    let mut rest = text;
+    while let Some(&b) = rest.as_bytes().first() {
+        // ASCII (most of any JSON) without decoding: the same hash as the char path below.
+        let (word_char, len) = if b.is_ascii() {
+            let word_char = b.is_ascii_alphanumeric() || b == b'_';
+            if word_char {
+                h ^= u64::from(b.to_ascii_lowercase());
                 h = h.wrapping_mul(0x100000001b3);
             }
+            (word_char, 1)
+        } else {
+            let Some(c) = rest.chars().next() else { break };
+            let word_char = c.is_alphanumeric();
+            if word_char {
+                for l in c.to_lowercase() {
+                    h ^= l as u64;
+                    h = h.wrapping_mul(0x100000001b3);
+                }
+            }
+            (word_char, c.len_utf8())
+        };
+        if word_char {
             in_word = true;
         } else if in_word {
             out.push(h);
             h = 0xcbf29ce484222325;
             in_word = false;
         }
+        rest = rest.get(len..).unwrap_or("");
     }
     if in_word {
         out.push(h);
