@@ -195,7 +195,7 @@ impl Headroom {
         let counter = self.counter(None);
         let store = self.store.clone();
         let result = compress_text(kind, content, query, &cfg, counter, &mut |original, h| {
-            store.put_hashed(h.to_string(), original);
+            store.put_hashed(h.to_string(), original.to_string());
             true
         });
         Ok(result.unwrap_or_else(|| {

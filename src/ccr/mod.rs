@@ -97,18 +97,18 @@ impl MemoryStore {
     /// Stores `content` and returns its hash.
     pub fn put(&mut self, content: &str) -> String {
         let h = hash(content);
-        self.put_hashed(h.clone(), content);
+        self.put_hashed(h.clone(), content.to_string());
         h
     }
 
     /// `put` when the caller already computed `h = hash(content)` (a marker needed it first):
     /// SHA-256 of a large output is a good part of a request's cost, so it is computed once.
-    pub fn put_hashed(&mut self, h: String, content: &str) {
+    pub fn put_hashed(&mut self, h: String, content: String) {
         let now = clock::unix_ms();
         if let Some(e) = self.entries.get_mut(&h) {
             e.expires_ms = now + self.ttl_ms;
         } else {
-            self.entries.insert(h.clone(), Entry { content: content.to_string(), expires_ms: now + self.ttl_ms, last_used: 0 });
+            self.entries.insert(h.clone(), Entry { content, expires_ms: now + self.ttl_ms, last_used: 0 });
         }
         self.touch(&h);
         while self.entries.len() > self.max_entries {
@@ -168,7 +168,7 @@ impl SharedStore {
     }
 
     /// See `MemoryStore::put_hashed`.
-    pub fn put_hashed(&self, h: String, content: &str) {
+    pub fn put_hashed(&self, h: String, content: String) {
         self.lock().put_hashed(h, content)
     }
 

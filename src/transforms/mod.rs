@@ -59,11 +59,12 @@ impl Context<'_> {
     /// request. `None` means lossy steps are not allowed here: the caller must keep the content
     /// (or compress it losslessly). This is the one gate every lossy transform goes through.
     pub fn store_original(&mut self, original: &str) -> Option<String> {
-        self.store_original_hashed(original, crate::ccr::hash(original))
+        self.store_original_hashed(original.to_string(), crate::ccr::hash(original))
     }
 
     /// `store_original` when the caller already has `h = ccr::hash(original)`.
-    pub fn store_original_hashed(&mut self, original: &str, h: String) -> Option<String> {
+    /// Takes the original by value: a large output is not copied again into the store.
+    pub fn store_original_hashed(&mut self, original: String, h: String) -> Option<String> {
         if self.lossless_only {
             return None;
         }

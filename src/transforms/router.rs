@@ -203,7 +203,7 @@ fn route(text: &str, query: &str, tool: Option<&str>, ctx: &mut Context<'_>) -> 
         route_whole(detected, text, query, tool, ctx, &mut pending).map(|(t, l)| (t, vec![l]))
     })?;
     for (h, original) in pending.originals {
-        ctx.store_original_hashed(&original, h)?;
+        ctx.store_original_hashed(original, h)?;
     }
     Some(out)
 }
