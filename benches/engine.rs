@@ -93,6 +93,26 @@ fn pipeline(c: &mut Criterion) {
             b.iter(|| hr.compress(black_box(text), &RequestOptions::default()).unwrap())
         });
     }
+    // One real tool output per text compressor (tests/fixtures/text; sources in SOURCES.md).
+    for (name, output) in [
+        ("search", include_str!("../tests/fixtures/text/search_serde_json_fn.txt")),
+        ("log", include_str!("../tests/fixtures/text/log_pytest_fail.txt")),
+        ("diff", include_str!("../tests/fixtures/text/diff_clap_builder.txt")),
+        ("text", include_str!("../tests/fixtures/text/prose_man_grep.txt")),
+        ("mixed", include_str!("../tests/fixtures/text/mixed_agent_scratchpad.md")),
+    ] {
+        let req = json!({"model": "gpt-4o", "messages": [
+            {"role": "user", "content": "What does this output say, and what failed?"},
+            {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "run", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": output},
+        ]})
+        .to_string();
+        g.throughput(Throughput::Bytes(req.len() as u64));
+        g.bench_function(format!("compressor/{name}"), |b| {
+            let mut hr = Headroom::new(Config::default()).unwrap();
+            b.iter(|| hr.compress(black_box(&req), &RequestOptions::default()).unwrap())
+        });
+    }
     g.finish();
 }
 

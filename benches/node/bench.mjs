@@ -46,6 +46,24 @@ const examples = readdirSync(join(root, 'examples'))
   .sort()
   .map((f) => ({ name: f.replace('.json', ''), text: readFileSync(join(root, 'examples', f), 'utf8') }));
 
+/** One real tool output per text compressor (tests/fixtures/text, sources in SOURCES.md), as a
+ * tool result in a request: MB/s per compressor. */
+const TEXT_FIXTURES = [
+  ['search', 'search_serde_json_fn.txt'], ['log', 'log_pytest_fail.txt'], ['diff', 'diff_clap_builder.txt'],
+  ['text', 'prose_man_grep.txt'], ['mixed', 'mixed_agent_scratchpad.md'],
+];
+const textFixtures = TEXT_FIXTURES.map(([kind, file]) => ({
+  name: `${kind}: ${file}`,
+  text: JSON.stringify({
+    model: 'gpt-4o',
+    messages: [
+      { role: 'user', content: 'What does this output say, and what failed?' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'run', arguments: '{}' } }] },
+      { role: 'tool', tool_call_id: 'c1', content: readFileSync(join(root, 'tests/fixtures/text', file), 'utf8') },
+    ],
+  }),
+}));
+
 const REGIONS = ['eu-west-1', 'us-east-1', 'ap-south-1'];
 function records(n, salt) {
   const items = [];
@@ -122,6 +140,7 @@ function compressBench() {
   const hr = new hw.Headroom();
   const inputs = [
     ...examples,
+    ...textFixtures,
     { name: 'records_1k', text: recordsRequest(1000, 0), make: (i) => recordsRequest(1000, i) },
     { name: 'records_10k', text: recordsRequest(10000, 0), make: (i) => recordsRequest(10000, i) },
     { name: 'conversation_500_turns', text: longConversation(0), make: (i) => longConversation(i) },
