@@ -355,7 +355,6 @@ impl Headroom {
         // The request as it came, for audit's answer and for the never-more-tokens fallback. Block
         // texts are shared, so this costs the request's skeleton, not its content.
         let pristine = conv.clone();
-        let original = (mode == Mode::Audit).then(|| pristine.clone());
         let mut work = conv;
         let deadline = self.config.limits.deadline_ms;
         // Tokens added on purpose by transforms that may add them (see Transform::may_add_tokens).
@@ -391,26 +390,26 @@ impl Headroom {
             }
             timing.insert(t.name().to_string(), sw.elapsed_ms());
         }
-        let (out, markers, mut warnings, tools) = match original {
-            Some(original) => {
-                let would = counter.count_conversation(&work) as u64;
-                potential = Some(tokens_before.saturating_sub(would));
-                applied.clear();
-                (original, Vec::new(), ctx.warnings, Vec::new())
-            }
-            None => (work, ctx.markers, ctx.warnings, ctx.tools_to_add),
+        // Audit answers with the request as it came; otherwise `pristine` stays for the fallback.
+        let (out, markers, mut warnings, tools, pristine) = if mode == Mode::Audit {
+            let would = counter.count_conversation(&work) as u64;
+            potential = Some(tokens_before.saturating_sub(would));
+            applied.clear();
+            (pristine, Vec::new(), ctx.warnings, Vec::new(), None)
+        } else {
+            (work, ctx.markers, ctx.warnings, ctx.tools_to_add, Some(pristine))
         };
         let mut tokens_after = if mode == Mode::Audit { tokens_before } else { counter.count_conversation(&out) as u64 };
         // Never send more than was given: if the savings do not pay for what compression adds
         // (markers, the retrieve tool), send the request as it came.
-        let (out, markers, tools) = if tokens_after > tokens_before + allowed_extra {
-            let original = pristine;
-            tokens_after = tokens_before;
-            applied.clear();
-            warnings.push(format!("compression would have added tokens ({tokens_before} -> {}); the request is sent unchanged", counter.count_conversation(&out)));
-            (original, Vec::new(), Vec::new())
-        } else {
-            (out, markers, tools)
+        let (out, markers, tools) = match pristine {
+            Some(original) if tokens_after > tokens_before + allowed_extra => {
+                tokens_after = tokens_before;
+                applied.clear();
+                warnings.push(format!("compression would have added tokens ({tokens_before} -> {}); the request is sent unchanged", counter.count_conversation(&out)));
+                (original, Vec::new(), Vec::new())
+            }
+            _ => (out, markers, tools),
         };
         timing.insert("total".into(), total.elapsed_ms());
         let ratio = if tokens_before == 0 { 1.0 } else { tokens_after as f64 / tokens_before as f64 };

@@ -3,6 +3,7 @@
 // holds up the engine worker, and the ml module (24 MB of wasm, ~215 MB of memory with the
 // model) is fetched only when asked for. Same protocol as worker.js: { id, type, ... } ->
 // { id, ok, ... }, plus { type: 'progress', loaded, total } while loading.
+import { serve } from './worker-rpc.js';
 import { alignWords, ML_FILES } from './view.js';
 
 /** Progress messages are sent at most this often (the last one always). */
@@ -56,15 +57,7 @@ const handlers = {
   },
 };
 
-self.onmessage = async (event) => {
-  const { id, type, ...args } = event.data;
-  try {
-    const reply = await handlers[type](args);
-    self.postMessage({ id, ok: true, ...reply });
-  } catch (e) {
-    self.postMessage({ id, ok: false, error: { name: e?.name ?? 'Error', code: e?.code ?? null, message: String(e?.message ?? e) } });
-  }
-};
+serve(handlers);
 
 /** GETs `url` as bytes, calling `onBytes(loadedSoFar)` as chunks arrive. */
 async function fetchBytes(url, onBytes) {

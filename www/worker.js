@@ -1,6 +1,7 @@
 // The playground's Web Worker: owns the engine and does every heavy step (reading a multi-MB
 // request, compressing it, rendering and diffing both sides) so the page's main thread only draws
 // small pages of rows. One request in, one reply out, in order: { id, type, ... } -> { id, ok, ... }.
+import { serve } from './worker-rpc.js';
 import { init, Headroom, version, countTokens } from './pkg/browser.js';
 import { displayLines, diffLines, planRows, expandFold, clip, foldLabel, MARKER_RE, EXPAND_ROWS, ML_FILES } from './view.js';
 
@@ -145,15 +146,7 @@ const handlers = {
   },
 };
 
-self.onmessage = async (event) => {
-  const { id, type, ...args } = event.data;
-  try {
-    const reply = await handlers[type](args);
-    self.postMessage({ id, ok: true, ...reply });
-  } catch (e) {
-    self.postMessage({ id, ok: false, error: { name: e?.name ?? 'Error', code: e?.code ?? null, message: String(e?.message ?? e) } });
-  }
-};
+serve(handlers);
 
 async function readSource(source) {
   if (source.kind === 'text') return source.text;

@@ -16,9 +16,11 @@ use regex_syntax::hir::{Class, HirKind};
 
 /// The codepoint ranges `pattern` (one character class) matches, as regex-syntax parses it.
 pub(super) fn class_ranges(pattern: &str) -> Vec<(u32, u32)> {
+    // invariant: test-only (`#[cfg(test)] mod generate`); never reached from user input.
     let hir = regex_syntax::Parser::new().parse(pattern).expect("class pattern parses");
     match hir.kind() {
         HirKind::Class(Class::Unicode(c)) => c.ranges().iter().map(|r| (r.start() as u32, r.end() as u32)).collect(),
+        // invariant: test-only (`#[cfg(test)] mod generate`); never reached from user input.
         other => panic!("{pattern} is not a Unicode class: {other:?}"),
     }
 }
@@ -93,6 +95,7 @@ fn vocab_data(bpe: &tiktoken_rs::CoreBPE) -> Vec<u8> {
     }
     let mut out = (tokens.len() as u32).to_le_bytes().to_vec();
     for t in &tokens {
+        // invariant: test-only (`#[cfg(test)] mod generate`); never reached from user input.
         out.push(u8::try_from(t.len()).expect("token shorter than 256 bytes"));
     }
     for t in &tokens {
@@ -108,19 +111,24 @@ fn data_dir() -> std::path::PathBuf {
 #[test]
 #[ignore = "generator: writes src/tokens/unicode.rs"]
 fn generate_unicode_tables() {
+    // invariant: test-only (`#[cfg(test)] mod generate`); never reached from user input.
     std::fs::write(data_dir().join("unicode.rs"), unicode_source()).expect("write unicode.rs");
 }
 
 #[test]
 #[ignore = "generator: writes src/tokens/data/*.bin"]
 fn generate_vocab_data() {
+    // invariant: test-only (`#[cfg(test)] mod generate`); never reached from user input.
     std::fs::create_dir_all(data_dir().join("data")).expect("mkdir");
+    // invariant: test-only (`#[cfg(test)] mod generate`); never reached from user input.
     std::fs::write(data_dir().join("data/o200k_base.bin"), vocab_data(tiktoken_rs::o200k_base_singleton())).expect("write");
+    // invariant: test-only (`#[cfg(test)] mod generate`); never reached from user input.
     std::fs::write(data_dir().join("data/cl100k_base.bin"), vocab_data(tiktoken_rs::cl100k_base_singleton())).expect("write");
 }
 
 #[test]
 fn committed_unicode_tables_are_current() {
+    // invariant: test-only (`#[cfg(test)] mod generate`); never reached from user input.
     let committed = std::fs::read_to_string(data_dir().join("unicode.rs")).expect("read unicode.rs");
     assert!(committed == unicode_source(), "src/tokens/unicode.rs is stale: run the generator");
 }
@@ -158,6 +166,7 @@ fn contraction_letters_equal_regex_case_folding() {
 #[test]
 fn committed_vocab_data_equals_tiktoken_rs() {
     for (name, bpe) in [("o200k_base", tiktoken_rs::o200k_base_singleton()), ("cl100k_base", tiktoken_rs::cl100k_base_singleton())] {
+        // invariant: test-only (`#[cfg(test)] mod generate`); never reached from user input.
         let committed = std::fs::read(data_dir().join(format!("data/{name}.bin"))).expect("read data");
         assert!(committed == vocab_data(bpe), "src/tokens/data/{name}.bin is stale: run the generator");
         // vocab_data stops at the first rank that is missing or special: no ordinary rank may

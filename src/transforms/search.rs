@@ -154,28 +154,14 @@ struct Parsed<'a> {
     matches: usize,
 }
 
-/// Appends `row` to the current file's group, or starts a new group. `remaining`: lines left in
-/// the input, an upper bound on the group's size. A group's rows are reserved for all of them and
-/// trimmed when the group ends (`close_group`): growing by doubling would hold the old and the
-/// new buffer at once, 3x the rows' size, and wasm memory keeps its high-water mark.
-fn push_row<'a>(pieces: &mut Vec<Piece<'a>>, row: Row<'a>, remaining: usize) {
+fn push_row<'a>(pieces: &mut Vec<Piece<'a>>, row: Row<'a>) {
     if let Some(Piece::File { path, rows }) = pieces.last_mut() {
         if *path == row.path {
             rows.push(row);
             return;
         }
     }
-    close_group(pieces);
-    let mut rows = Vec::with_capacity(remaining.max(1));
-    rows.push(row);
-    pieces.push(Piece::File { path: row.path, rows });
-}
-
-/// Gives back what the last group reserved beyond its rows.
-fn close_group(pieces: &mut [Piece<'_>]) {
-    if let Some(Piece::File { rows, .. }) = pieces.last_mut() {
-        rows.shrink_to_fit();
-    }
+    pieces.push(Piece::File { path: row.path, rows: vec![row] });
 }
 
 fn parse(content: &str) -> Parsed<'_> {
@@ -197,12 +183,12 @@ fn parse(content: &str) -> Parsed<'_> {
         if let Some(h) = heading {
             if let Some((num, text)) = num_then(s, b':') {
                 p.matches += 1;
-                push_row(&mut p.pieces, Row { path: h, num, is_match: true, text }, lines.len() - i);
+                push_row(&mut p.pieces, Row { path: h, num, is_match: true, text });
                 continue;
             }
             if let Some((num, text)) = num_then(s, b'-') {
                 p.context_mode = true;
-                push_row(&mut p.pieces, Row { path: h, num, is_match: false, text }, lines.len() - i);
+                push_row(&mut p.pieces, Row { path: h, num, is_match: false, text });
                 continue;
             }
             heading = None;
@@ -212,10 +198,10 @@ fn parse(content: &str) -> Parsed<'_> {
         }
         if let Some(r) = parse_match(s) {
             p.matches += 1;
-            push_row(&mut p.pieces, r, lines.len() - i);
+            push_row(&mut p.pieces, r);
         } else if let Some(r) = parse_context(s, &known) {
             p.context_mode = true;
-            push_row(&mut p.pieces, r, lines.len() - i);
+            push_row(&mut p.pieces, r);
         } else if plausible_path(s)
             && lines.get(i + 1).is_some_and(|n| num_then(strip_end(n), b':').is_some() || num_then(strip_end(n), b'-').is_some())
         {
@@ -226,11 +212,9 @@ fn parse(content: &str) -> Parsed<'_> {
             p.other_lines += usize::from(!p.heading);
         } else {
             p.other_lines += 1;
-            close_group(&mut p.pieces);
             p.pieces.push(Piece::Other(l));
         }
     }
-    close_group(&mut p.pieces);
     p
 }
 
