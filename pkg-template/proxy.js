@@ -803,34 +803,19 @@ export function createProxyHandlerWith(init, options = {}) {
     const s = stats;
     const lines = ['# HELP headroom_requests_total Total requests processed', '# TYPE headroom_requests_total counter'];
     for (const [m, n] of Object.entries(s.byMode)) lines.push(`headroom_requests_total{mode="${m}"} ${n}`);
+    const counters = [
+      ['headroom_tokens_saved_total', 'Total tokens saved', s.tokensSaved],
+      ['headroom_tokens_input_total', 'Input tokens before compression', s.tokensBefore],
+      ['headroom_failed_open_total', 'Requests forwarded unchanged because compression failed', s.failed],
+      ['headroom_upstream_errors_total', 'Upstream errors and unreachable upstreams', s.upstreamErrors],
+      ['headroom_upstream_timeouts_total', 'Upstream calls aborted after upstreamTimeoutMs without an answer', s.upstreamTimeouts],
+      ['headroom_client_closed_total', 'Requests whose client went away before the answer was complete', s.clientClosed],
+      ['headroom_requests_too_large_total', 'Requests refused with 413 (body over maxBodyBytes)', s.tooLarge],
+      ['headroom_retrieve_rounds_total', 'headroom_retrieve calls answered by the proxy (rounds)', s.retrieveRounds],
+      ['headroom_cost_usd_total', 'Upstream spend from reported usage at list prices', +s.costUsd.toFixed(6)],
+    ];
+    for (const [name, help, value] of counters) lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`, `${name} ${value}`);
     lines.push(
-      '# HELP headroom_tokens_saved_total Total tokens saved',
-      '# TYPE headroom_tokens_saved_total counter',
-      `headroom_tokens_saved_total ${s.tokensSaved}`,
-      '# HELP headroom_tokens_input_total Input tokens before compression',
-      '# TYPE headroom_tokens_input_total counter',
-      `headroom_tokens_input_total ${s.tokensBefore}`,
-      '# HELP headroom_failed_open_total Requests forwarded unchanged because compression failed',
-      '# TYPE headroom_failed_open_total counter',
-      `headroom_failed_open_total ${s.failed}`,
-      '# HELP headroom_upstream_errors_total Upstream errors and unreachable upstreams',
-      '# TYPE headroom_upstream_errors_total counter',
-      `headroom_upstream_errors_total ${s.upstreamErrors}`,
-      '# HELP headroom_upstream_timeouts_total Upstream calls aborted after upstreamTimeoutMs without an answer',
-      '# TYPE headroom_upstream_timeouts_total counter',
-      `headroom_upstream_timeouts_total ${s.upstreamTimeouts}`,
-      '# HELP headroom_client_closed_total Requests whose client went away before the answer was complete',
-      '# TYPE headroom_client_closed_total counter',
-      `headroom_client_closed_total ${s.clientClosed}`,
-      '# HELP headroom_requests_too_large_total Requests refused with 413 (body over maxBodyBytes)',
-      '# TYPE headroom_requests_too_large_total counter',
-      `headroom_requests_too_large_total ${s.tooLarge}`,
-      '# HELP headroom_retrieve_rounds_total headroom_retrieve calls answered by the proxy (rounds)',
-      '# TYPE headroom_retrieve_rounds_total counter',
-      `headroom_retrieve_rounds_total ${s.retrieveRounds}`,
-      '# HELP headroom_cost_usd_total Upstream spend from reported usage at list prices',
-      '# TYPE headroom_cost_usd_total counter',
-      `headroom_cost_usd_total ${+s.costUsd.toFixed(6)}`,
       ratio.render('headroom_compression_ratio', 'Compression ratio (tokens after / before) histogram'),
       compressMs.render('headroom_compression_latency_ms', 'Time spent compressing a request, milliseconds'),
     );
