@@ -23,6 +23,7 @@ pub mod clock;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub(crate) mod fasthash;
 pub mod message;
 #[cfg(feature = "ml")]
 pub mod ml;

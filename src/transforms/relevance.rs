@@ -2,17 +2,25 @@
 //! identifiers a query names (ids, UUIDs, emails, quoted strings, hostnames, numbers) that must
 //! stay visible.
 
-use std::collections::HashMap;
+use crate::fasthash::FastMap;
 use std::hash::Hash;
 
 /// Word ids of `text`: the same words as `words`, each hashed (FNV-1a over its lower-cased
 /// chars) instead of allocated. For scoring many items fast.
 pub fn word_ids(text: &str) -> Vec<u64> {
     let mut out = Vec::new();
-    let mut h: u64 = 0xcbf29ce484222325;
+    word_ids_into(text, &mut out);
+    out
+}
+
+/// `word_ids`, appended to `out` (many documents in one buffer).
+pub fn word_ids_into(text: &str, out: &mut Vec<u64>) {
+    const START: u64 = 0xcbf29ce484222325;
+    let bytes = text.as_bytes();
+    let mut h = START;
     let mut in_word = false;
-    let mut rest = text;
-    while let Some(&b) = rest.as_bytes().first() {
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
         // ASCII (most of any JSON) without decoding: the same hash as the char path below.
         let (word_char, len) = if b.is_ascii() {
             let word_char = b.is_ascii_alphanumeric() || b == b'_';
@@ -22,7 +30,7 @@ pub fn word_ids(text: &str) -> Vec<u64> {
             }
             (word_char, 1)
         } else {
-            let Some(c) = rest.chars().next() else { break };
+            let Some(c) = text.get(i..).and_then(|r| r.chars().next()) else { break };
             let word_char = c.is_alphanumeric();
             if word_char {
                 for l in c.to_lowercase() {
@@ -36,15 +44,14 @@ pub fn word_ids(text: &str) -> Vec<u64> {
             in_word = true;
         } else if in_word {
             out.push(h);
-            h = 0xcbf29ce484222325;
+            h = START;
             in_word = false;
         }
-        rest = rest.get(len..).unwrap_or("");
+        i += len;
     }
     if in_word {
         out.push(h);
     }
-    out
 }
 
 /// Exact identifiers named in a query: quoted strings, UUIDs, emails, hostnames, and tokens that
@@ -201,7 +208,7 @@ impl Bm25 {
     }
 
     pub fn with_params<T: Eq + Hash, D: AsRef<[T]>>(query: &[T], docs: impl IntoIterator<Item = D>, k1: f64, b: f64) -> Bm25 {
-        let index: HashMap<&T, usize> = query.iter().enumerate().map(|(i, t)| (t, i)).collect();
+        let index: FastMap<&T, usize> = query.iter().enumerate().map(|(i, t)| (t, i)).collect();
         let mut builder = Builder::new(query.len());
         for doc in docs {
             let doc = doc.as_ref();
@@ -219,7 +226,7 @@ impl Bm25 {
     /// each document is the terms of its pieces, in order (as `terms` would list them), counted
     /// without building the list.
     pub fn over_texts<'t, D: IntoIterator<Item = &'t str>>(query: &[String], docs: impl IntoIterator<Item = D>) -> Bm25 {
-        let index: HashMap<&str, usize> = query.iter().enumerate().map(|(i, t)| (t.as_str(), i)).collect();
+        let index: FastMap<&str, usize> = query.iter().enumerate().map(|(i, t)| (t.as_str(), i)).collect();
         let mut b = Builder::new(query.len());
         for doc in docs {
             let mut len = 0usize;

@@ -3,9 +3,12 @@
 //! BM25-relevant items, with the count sized by information saturation.
 
 use crate::config::SmartCrusherConfig;
-use crate::transforms::relevance::{has_error_word, query_identifiers, query_terms, word_ids, Bm25};
+use crate::fasthash::{FastMap, FastSet};
+use crate::transforms::relevance::{has_error_word, query_identifiers, query_terms, word_ids, word_ids_into, Bm25};
 use serde_json::Value;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::ops::Range;
 
 /// Why items were kept (for the marker's summary).
 #[derive(Debug, Default, Clone)]
@@ -26,10 +29,9 @@ const CODE_KEYS: &[&str] = &["status_code", "statusCode", "http_status", "code",
 fn item_is_error(v: &Value) -> bool {
     match v {
         Value::Object(o) => o.iter().any(|(k, val)| {
-            let kl = k.to_ascii_lowercase();
-            if STATUS_KEYS.contains(&kl.as_str()) {
+            if STATUS_KEYS.iter().any(|s| k.eq_ignore_ascii_case(s)) {
                 if let Some(s) = val.as_str() {
-                    if ERROR_STATUS.contains(&s.to_ascii_lowercase().as_str()) {
+                    if ERROR_STATUS.iter().any(|e| s.eq_ignore_ascii_case(e)) {
                         return true;
                     }
                 }
@@ -44,7 +46,7 @@ fn item_is_error(v: &Value) -> bool {
                     }
                 }
             }
-            if kl == "error" || kl == "errors" || kl == "exception" {
+            if ["error", "errors", "exception"].iter().any(|e| k.eq_ignore_ascii_case(e)) {
                 return !val.is_null() && val != &Value::Bool(false) && val.as_array().is_none_or(|a| !a.is_empty());
             }
             match val {
@@ -77,7 +79,8 @@ fn mean_std(xs: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
-/// Numeric series per field (top-level keys of object items, or the items themselves).
+/// Numeric series per field (top-level keys of object items, or the items themselves), in one
+/// pass over the items (a key lookup per item and field costs a hash each).
 fn numeric_fields(items: &[Value]) -> Vec<Vec<Option<f64>>> {
     if items.iter().all(Value::is_number) {
         return vec![items.iter().map(Value::as_f64).collect()];
@@ -95,26 +98,44 @@ fn numeric_fields(items: &[Value]) -> Vec<Vec<Option<f64>>> {
             break;
         }
     }
-    keys.iter().map(|k| items.iter().map(|it| it.get(*k).and_then(Value::as_f64)).collect()).collect()
+    let mut series = vec![vec![None; items.len()]; keys.len()];
+    for (i, it) in items.iter().enumerate() {
+        let Some(o) = it.as_object() else { continue };
+        for (k, v) in o {
+            if let Some(col) = keys.iter().position(|x| *x == k.as_str()).and_then(|j| series.get_mut(j)) {
+                col[i] = v.as_f64();
+            }
+        }
+    }
+    series
 }
 
 /// The number of items worth keeping: the knee of the curve of distinct words covered as items
 /// are added (Kneedle). Repetitive data saturates early; varied data keeps the full budget.
-fn saturation_k(docs: &[Vec<u64>], max: usize) -> usize {
+fn saturation_k<'d>(docs: impl ExactSizeIterator<Item = &'d [u64]>, max: usize) -> usize {
     let n = docs.len();
     if n <= max {
         return n;
     }
-    let total: HashSet<u64> = docs.iter().flatten().copied().collect();
-    if total.is_empty() {
+    // Words each item adds to those before it; their total is every distinct word.
+    let mut seen: FastSet<u64> = FastSet::default();
+    let new_words: Vec<usize> = docs
+        .map(|d| {
+            let before = seen.len();
+            seen.extend(d.iter().copied());
+            seen.len() - before
+        })
+        .collect();
+    let total = seen.len();
+    if total == 0 {
         return max.min(n);
     }
-    let mut seen = HashSet::new();
+    let mut covered = 0;
     let mut best = (0.0f64, n);
-    for (i, d) in docs.iter().enumerate() {
-        seen.extend(d.iter().copied());
+    for (i, added) in new_words.iter().enumerate() {
+        covered += added;
         let x = (i + 1) as f64 / n as f64;
-        let y = seen.len() as f64 / total.len() as f64;
+        let y = covered as f64 / total as f64;
         if y - x > best.0 {
             best = (y - x, i + 1);
         }
@@ -138,30 +159,55 @@ pub fn select(items: &[Value], query: &str, cfg: &SmartCrusherConfig, max_items:
         kept.indices = (0..n).collect();
         return kept;
     }
-    let texts: Vec<String> = items.iter().map(|v| v.to_string()).collect();
-    let docs: Vec<Vec<u64>> = texts.iter().map(|t| word_ids(t)).collect();
+    // Every item's minified JSON in one buffer, and its words (hashed) in another.
+    let mut buf = String::new();
+    let mut spans: Vec<Range<usize>> = Vec::with_capacity(n);
+    for v in items {
+        let start = buf.len();
+        // invariant: writing to a String cannot fail.
+        let _ = write!(buf, "{v}");
+        spans.push(start..buf.len());
+    }
+    let texts: Vec<&str> = spans.iter().map(|r| buf.get(r.clone()).unwrap_or("")).collect();
+    let mut ids_buf: Vec<u64> = Vec::new();
+    let mut doc_spans: Vec<Range<usize>> = Vec::with_capacity(n);
+    for t in &texts {
+        let start = ids_buf.len();
+        word_ids_into(t, &mut ids_buf);
+        doc_spans.push(start..ids_buf.len());
+    }
+    let docs = || doc_spans.iter().map(|r| ids_buf.get(r.clone()).unwrap_or(&[]));
 
     // Identical items count once.
-    let mut first_of: HashMap<&str, usize> = HashMap::new();
+    let mut first_of: FastMap<&str, usize> = FastMap::default();
     let mut candidate = vec![true; n];
     if cfg.dedup_identical_items {
         for (i, t) in texts.iter().enumerate() {
-            if first_of.insert(t.as_str(), i).is_some() {
+            if first_of.insert(t, i).is_some() {
                 candidate[i] = false;
                 kept.duplicates_dropped += 1;
             }
         }
     }
-    let k = saturation_k(&docs, max_items);
+    let k = saturation_k(docs(), max_items);
     let mut keep: BTreeSet<usize> = BTreeSet::new();
 
     // Must keep: what the user asked about, then errors (bounded so a log of errors still shrinks).
     let hard_cap = 2 * max_items;
     let ids: Vec<String> = query_identifiers(query).into_iter().map(|s| s.to_lowercase()).collect();
     if !ids.is_empty() {
+        // One lower-cased copy of all items when ASCII lower-casing keeps the spans.
+        let lower_all = buf.is_ascii().then(|| buf.to_ascii_lowercase());
         let matches: Vec<usize> = (0..n)
             .filter(|&i| candidate[i] && {
-                let lower = texts[i].to_lowercase();
+                let owned;
+                let lower = match &lower_all {
+                    Some(all) => all.get(spans[i].clone()).unwrap_or(""),
+                    None => {
+                        owned = texts[i].to_lowercase();
+                        owned.as_str()
+                    }
+                };
                 ids.iter().any(|id| lower.contains(id.as_str()))
             })
             .collect();
@@ -244,9 +290,9 @@ pub fn select(items: &[Value], query: &str, cfg: &SmartCrusherConfig, max_items:
     // Rare fields and rare values of categorical fields.
     let objs: Vec<Option<&serde_json::Map<String, Value>>> = items.iter().map(Value::as_object).collect();
     if objs.iter().all(Option::is_some) {
-        let mut field_count: HashMap<&str, usize> = HashMap::new();
-        let mut values: HashMap<&str, HashMap<&str, usize>> = HashMap::new();
-        let mut types: HashMap<(&str, u8), usize> = HashMap::new();
+        let mut field_count: FastMap<&str, usize> = FastMap::default();
+        let mut values: FastMap<&str, FastMap<&str, usize>> = FastMap::default();
+        let mut types: FastMap<(&str, u8), usize> = FastMap::default();
         for o in objs.iter().flatten() {
             for (k, v) in o.iter() {
                 *field_count.entry(k.as_str()).or_insert(0) += 1;
@@ -279,8 +325,8 @@ pub fn select(items: &[Value], query: &str, cfg: &SmartCrusherConfig, max_items:
         }
     }
     let terms: Vec<u64> = query_terms(query).iter().flat_map(|t| word_ids(t)).collect();
-    let bm = Bm25::with_params(&terms, &docs, cfg.relevance.bm25_k1, cfg.relevance.bm25_b);
-    let scores: Vec<f64> = (0..docs.len()).map(|d| bm.score(d)).collect();
+    let bm = Bm25::with_params(&terms, docs(), cfg.relevance.bm25_k1, cfg.relevance.bm25_b);
+    let scores: Vec<f64> = (0..n).map(|d| bm.score(d)).collect();
     let max_score = scores.iter().copied().fold(0.0, f64::max);
     if max_score > 0.0 {
         // The few best matches may go past k (like numeric anomalies), so that errors and
