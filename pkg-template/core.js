@@ -1,5 +1,5 @@
 // The public JS API over the wasm engine, shared by every entry point. The engine is called
-// with JSON text and answers JSON text: one copy each way per call.
+// with JSON text (a request as its UTF-8 bytes) and answers JSON text: one copy each way per call.
 //
 // Entry points (node.js, workerd.js, browser.js) instantiate the wasm module their own way and
 // hand the compiled WebAssembly.Module to `setModule`, which also lets us re-instantiate after a
@@ -18,6 +18,7 @@ import { state } from './runtime.js';
 
 /** Inner engine objects of the current generation, so a trap can detach them from the dead instance. */
 let live = new Set();
+const utf8 = new TextEncoder();
 
 function ensureReady() {
   if (!state.ready) {
@@ -166,7 +167,9 @@ export class Headroom {
   compress(request, options) {
     const req = this.#sized(requestText(request));
     const opts = configText(options, 'options');
-    return JSON.parse(call(() => this.#engine().compress(req, opts)));
+    // Bytes, not a string: TextEncoder is native; wasm-bindgen's string copy loops in JS.
+    const bytes = utf8.encode(req);
+    return JSON.parse(call(() => this.#engine().compress(bytes, opts)));
   }
 
   /** Runs the pipeline and returns the plan without any provider call. */

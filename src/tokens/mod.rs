@@ -131,7 +131,11 @@ mod cache {
     }
 
     pub(super) fn count(enc: Encoding, text: &str, compute: impl FnOnce(&str) -> usize) -> usize {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
+        // FastHasher, not SipHash: every long text is hashed (seen or not), and SipHash cost as
+        // much as a tenth of counting it in wasm. Texts of equal length that differ in one
+        // 8-byte word always hash apart (each step is a bijection of the state); colliding
+        // texts would have to be crafted, and would only get each other's count.
+        let mut h = crate::fasthash::FastHasher::default();
         text.hash(&mut h);
         let key = (enc, text.len(), h.finish());
         if let Some(n) = CACHE.with(|c| c.borrow().map.get(&key).copied()) {

@@ -13,29 +13,47 @@ pub fn word_ids(text: &str) -> Vec<u64> {
     out
 }
 
+/// For each byte: its lower-cased form when it is an ASCII word character (letter, digit, `_`),
+/// 0 for any other ASCII byte, 0x80 for a byte of a multi-byte character.
+const WORD_BYTE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c >= 0x80 {
+            0x80
+        } else if c.is_ascii_alphanumeric() || c == b'_' {
+            c.to_ascii_lowercase()
+        } else {
+            0
+        };
+        b += 1;
+    }
+    t
+};
+
 /// `word_ids`, appended to `out` (many documents in one buffer).
 pub fn word_ids_into(text: &str, out: &mut Vec<u64>) {
     const START: u64 = 0xcbf29ce484222325;
+    const PRIME: u64 = 0x100000001b3;
     let bytes = text.as_bytes();
     let mut h = START;
     let mut in_word = false;
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
-        // ASCII (most of any JSON) without decoding: the same hash as the char path below.
-        let (word_char, len) = if b.is_ascii() {
-            let word_char = b.is_ascii_alphanumeric() || b == b'_';
-            if word_char {
-                h ^= u64::from(b.to_ascii_lowercase());
-                h = h.wrapping_mul(0x100000001b3);
+        let class = WORD_BYTE[b as usize];
+        // ASCII (most of any JSON) by table, without decoding: the same hash as the char path.
+        let (word_char, len) = if class < 0x80 {
+            if class != 0 {
+                h = (h ^ u64::from(class)).wrapping_mul(PRIME);
             }
-            (word_char, 1)
+            (class != 0, 1)
         } else {
             let Some(c) = text.get(i..).and_then(|r| r.chars().next()) else { break };
             let word_char = c.is_alphanumeric();
             if word_char {
                 for l in c.to_lowercase() {
-                    h ^= l as u64;
-                    h = h.wrapping_mul(0x100000001b3);
+                    h = (h ^ l as u64).wrapping_mul(PRIME);
                 }
             }
             (word_char, c.len_utf8())

@@ -7,7 +7,6 @@ use crate::fasthash::{FastMap, FastSet};
 use crate::transforms::relevance::{has_error_word, query_identifiers, query_terms, word_ids, word_ids_into, Bm25};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
 use std::ops::Range;
 
 /// Why items were kept (for the marker's summary).
@@ -152,6 +151,86 @@ const TOP_RELEVANT: usize = 3;
 /// description that mentions errors does not report one.
 const ERROR_TEXT_MAX: usize = 200;
 
+/// What one field (a top-level key of object items) looks like across the items.
+struct FieldStats<'a> {
+    name: &'a str,
+    count: usize,
+    /// Items per value type (`type_tag`).
+    types: [usize; 6],
+    /// Short string values (<= 40 bytes) and how often each occurs, while there are at most
+    /// `CATEGORIES` of them; past that the field is not categorical and the counts are dropped.
+    values: FastMap<&'a str, usize>,
+    too_many_values: bool,
+    /// Short string values seen, in all.
+    strings: usize,
+}
+
+/// A field with more distinct values than this is not categorical.
+const CATEGORIES: usize = 20;
+
+/// Ranks structural outliers: items with a rare field, a value of a rare type for its field, or
+/// a rare value of a categorical field. Fields are found by position first (records of one
+/// shape list their keys in the same order), by name otherwise.
+fn rank_structural(objs: &[Option<&serde_json::Map<String, Value>>], n: usize, ranked: &mut Vec<(f64, usize, u8)>) {
+    let mut fields: Vec<FieldStats<'_>> = Vec::new();
+    let mut by_name: FastMap<&str, usize> = FastMap::default();
+    // The field of every entry, item by item.
+    let mut slots: Vec<usize> = Vec::new();
+    for o in objs.iter().flatten() {
+        for (pos, (k, v)) in o.iter().enumerate() {
+            let f = match fields.get(pos) {
+                Some(f) if f.name == k.as_str() => pos,
+                _ => *by_name.entry(k.as_str()).or_insert_with(|| {
+                    fields.push(FieldStats {
+                        name: k.as_str(),
+                        count: 0,
+                        types: [0; 6],
+                        values: FastMap::default(),
+                        too_many_values: false,
+                        strings: 0,
+                    });
+                    fields.len() - 1
+                }),
+            };
+            slots.push(f);
+            let Some(stats) = fields.get_mut(f) else { continue };
+            stats.count += 1;
+            stats.types[type_tag(v) as usize] += 1;
+            if let Some(s) = v.as_str().filter(|s| s.len() <= 40) {
+                stats.strings += 1;
+                if !stats.too_many_values {
+                    *stats.values.entry(s).or_insert(0) += 1;
+                    if stats.values.len() > CATEGORIES {
+                        stats.too_many_values = true;
+                        stats.values = FastMap::default();
+                    }
+                }
+            }
+        }
+    }
+    let rare = (n as f64 * 0.1).max(1.0) as usize;
+    let mut slot = slots.iter();
+    for (i, o) in objs.iter().enumerate() {
+        let Some(o) = o else { continue };
+        for (_, v) in o.iter() {
+            let Some(f) = slot.next().and_then(|&f| fields.get(f)) else { continue };
+            if f.count <= rare && fields.len() > 1 {
+                ranked.push((4.0, i, 0));
+            }
+            // A value of a rare type for its field (a null where others have strings...).
+            if f.types[type_tag(v) as usize] <= rare {
+                ranked.push((4.0, i, 0));
+            }
+            if let Some(s) = v.as_str() {
+                let categorical = !f.too_many_values && f.values.len() > 1 && f.strings >= n / 2;
+                if categorical && f.values.get(s).is_some_and(|&c| c <= rare) {
+                    ranked.push((4.0, i, 0));
+                }
+            }
+        }
+    }
+}
+
 pub fn select(items: &[Value], query: &str, cfg: &SmartCrusherConfig, max_items: usize) -> Kept {
     let n = items.len();
     let mut kept = Kept::default();
@@ -159,15 +238,19 @@ pub fn select(items: &[Value], query: &str, cfg: &SmartCrusherConfig, max_items:
         kept.indices = (0..n).collect();
         return kept;
     }
-    // Every item's minified JSON in one buffer, and its words (hashed) in another.
-    let mut buf = String::new();
+    // Every item's minified JSON in one buffer, one line each (minified JSON has no raw line
+    // break, so no text found within a line spans two items), and its words (hashed) in another.
+    let mut bytes: Vec<u8> = Vec::new();
     let mut spans: Vec<Range<usize>> = Vec::with_capacity(n);
     for v in items {
-        let start = buf.len();
-        // invariant: writing to a String cannot fail.
-        let _ = write!(buf, "{v}");
-        spans.push(start..buf.len());
+        let start = bytes.len();
+        // Writing a Value to a Vec cannot fail; an error would only leave that item's text short.
+        let _ = serde_json::to_writer(&mut bytes, v);
+        spans.push(start..bytes.len());
+        bytes.push(b'\n');
     }
+    // serde_json writes UTF-8; were it not to, the texts would be empty (no panic).
+    let buf = String::from_utf8(bytes).unwrap_or_default();
     let texts: Vec<&str> = spans.iter().map(|r| buf.get(r.clone()).unwrap_or("")).collect();
     let mut ids_buf: Vec<u64> = Vec::new();
     let mut doc_spans: Vec<Range<usize>> = Vec::with_capacity(n);
@@ -196,21 +279,28 @@ pub fn select(items: &[Value], query: &str, cfg: &SmartCrusherConfig, max_items:
     let hard_cap = 2 * max_items;
     let ids: Vec<String> = query_identifiers(query).into_iter().map(|s| s.to_lowercase()).collect();
     if !ids.is_empty() {
-        // One lower-cased copy of all items when ASCII lower-casing keeps the spans.
-        let lower_all = buf.is_ascii().then(|| buf.to_ascii_lowercase());
-        let matches: Vec<usize> = (0..n)
-            .filter(|&i| candidate[i] && {
-                let owned;
-                let lower = match &lower_all {
-                    Some(all) => all.get(spans[i].clone()).unwrap_or(""),
-                    None => {
-                        owned = texts[i].to_lowercase();
-                        owned.as_str()
+        // ASCII items (lower-casing keeps the spans): one search per identifier over all of them;
+        // otherwise item by item.
+        let matches: Vec<usize> = if buf.is_ascii() && ids.iter().all(|id| !id.contains('\n')) {
+            let lower = buf.to_ascii_lowercase();
+            let mut hit = vec![false; n];
+            for id in &ids {
+                for (at, _) in lower.match_indices(id.as_str()) {
+                    let i = spans.partition_point(|r| r.end <= at);
+                    if let Some(h) = hit.get_mut(i) {
+                        *h = true;
                     }
-                };
-                ids.iter().any(|id| lower.contains(id.as_str()))
-            })
-            .collect();
+                }
+            }
+            (0..n).filter(|&i| candidate[i] && hit[i]).collect()
+        } else {
+            (0..n)
+                .filter(|&i| candidate[i] && {
+                    let lower = texts[i].to_lowercase();
+                    ids.iter().any(|id| lower.contains(id.as_str()))
+                })
+                .collect()
+        };
         // An identifier that matches more items than the budget (a region every third item is
         // in) does not single anything out: those items compete on the other signals instead.
         if matches.len() <= max_items {
@@ -290,39 +380,7 @@ pub fn select(items: &[Value], query: &str, cfg: &SmartCrusherConfig, max_items:
     // Rare fields and rare values of categorical fields.
     let objs: Vec<Option<&serde_json::Map<String, Value>>> = items.iter().map(Value::as_object).collect();
     if objs.iter().all(Option::is_some) {
-        let mut field_count: FastMap<&str, usize> = FastMap::default();
-        let mut values: FastMap<&str, FastMap<&str, usize>> = FastMap::default();
-        let mut types: FastMap<(&str, u8), usize> = FastMap::default();
-        for o in objs.iter().flatten() {
-            for (k, v) in o.iter() {
-                *field_count.entry(k.as_str()).or_insert(0) += 1;
-                *types.entry((k.as_str(), type_tag(v))).or_insert(0) += 1;
-                if let Some(s) = v.as_str() {
-                    if s.len() <= 40 {
-                        *values.entry(k.as_str()).or_default().entry(s).or_insert(0) += 1;
-                    }
-                }
-            }
-        }
-        let rare = (n as f64 * 0.1).max(1.0) as usize;
-        for (i, o) in objs.iter().enumerate() {
-            let Some(o) = o else { continue };
-            for (k, v) in o.iter() {
-                if field_count[k.as_str()] <= rare && field_count.len() > 1 {
-                    ranked.push((4.0, i, 0));
-                }
-                // A value of a rare type for its field (a null where others have strings...).
-                if types.get(&(k.as_str(), type_tag(v))).is_some_and(|&c| c <= rare) {
-                    ranked.push((4.0, i, 0));
-                }
-                if let (Some(s), Some(vals)) = (v.as_str(), values.get(k.as_str())) {
-                    let categorical = vals.len() <= 20 && vals.values().sum::<usize>() >= n / 2;
-                    if categorical && vals.len() > 1 && vals.get(s).is_some_and(|&c| c <= rare) {
-                        ranked.push((4.0, i, 0));
-                    }
-                }
-            }
-        }
+        rank_structural(&objs, n, &mut ranked);
     }
     let terms: Vec<u64> = query_terms(query).iter().flat_map(|t| word_ids(t)).collect();
     let bm = Bm25::with_params(&terms, docs(), cfg.relevance.bm25_k1, cfg.relevance.bm25_b);
