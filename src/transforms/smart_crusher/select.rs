@@ -174,8 +174,6 @@ const CATEGORIES: usize = 20;
 fn rank_structural(objs: &[Option<&serde_json::Map<String, Value>>], n: usize, ranked: &mut Vec<(f64, usize, u8)>) {
     let mut fields: Vec<FieldStats<'_>> = Vec::new();
     let mut by_name: FastMap<&str, usize> = FastMap::default();
-    // The field of every entry, item by item.
-    let mut slots: Vec<usize> = Vec::new();
     for o in objs.iter().flatten() {
         for (pos, (k, v)) in o.iter().enumerate() {
             let f = match fields.get(pos) {
@@ -192,7 +190,6 @@ fn rank_structural(objs: &[Option<&serde_json::Map<String, Value>>], n: usize, r
                     fields.len() - 1
                 }),
             };
-            slots.push(f);
             let Some(stats) = fields.get_mut(f) else { continue };
             stats.count += 1;
             stats.types[type_tag(v) as usize] += 1;
@@ -209,11 +206,16 @@ fn rank_structural(objs: &[Option<&serde_json::Map<String, Value>>], n: usize, r
         }
     }
     let rare = (n as f64 * 0.1).max(1.0) as usize;
-    let mut slot = slots.iter();
     for (i, o) in objs.iter().enumerate() {
         let Some(o) = o else { continue };
-        for (_, v) in o.iter() {
-            let Some(f) = slot.next().and_then(|&f| fields.get(f)) else { continue };
+        for (pos, (k, v)) in o.iter().enumerate() {
+            let f = match fields.get(pos) {
+                Some(f) if f.name == k.as_str() => f,
+                _ => match by_name.get(k.as_str()).and_then(|&f| fields.get(f)) {
+                    Some(f) => f,
+                    None => continue,
+                },
+            };
             if f.count <= rare && fields.len() > 1 {
                 ranked.push((4.0, i, 0));
             }
@@ -249,6 +251,8 @@ pub fn select(items: &[Value], query: &str, cfg: &SmartCrusherConfig, max_items:
         spans.push(start..bytes.len());
         bytes.push(b'\n');
     }
+    // Growth by doubling leaves up to half of a buffer unused: give it back (memory peaks here).
+    bytes.shrink_to_fit();
     // serde_json writes UTF-8; were it not to, the texts would be empty (no panic).
     let buf = String::from_utf8(bytes).unwrap_or_default();
     let texts: Vec<&str> = spans.iter().map(|r| buf.get(r.clone()).unwrap_or("")).collect();
@@ -259,6 +263,7 @@ pub fn select(items: &[Value], query: &str, cfg: &SmartCrusherConfig, max_items:
         word_ids_into(t, &mut ids_buf);
         doc_spans.push(start..ids_buf.len());
     }
+    ids_buf.shrink_to_fit();
     let docs = || doc_spans.iter().map(|r| ids_buf.get(r.clone()).unwrap_or(&[]));
 
     // Identical items count once.
@@ -282,15 +287,29 @@ pub fn select(items: &[Value], query: &str, cfg: &SmartCrusherConfig, max_items:
         // ASCII items (lower-casing keeps the spans): one search per identifier over all of them;
         // otherwise item by item.
         let matches: Vec<usize> = if buf.is_ascii() && ids.iter().all(|id| !id.contains('\n')) {
-            let lower = buf.to_ascii_lowercase();
+            // Lower-cased a chunk of items at a time (~64 KB), so memory stays flat.
+            const CHUNK: usize = 1 << 16;
             let mut hit = vec![false; n];
-            for id in &ids {
-                for (at, _) in lower.match_indices(id.as_str()) {
-                    let i = spans.partition_point(|r| r.end <= at);
-                    if let Some(h) = hit.get_mut(i) {
-                        *h = true;
+            let mut lower = String::new();
+            let mut first = 0;
+            while let Some(start) = spans.get(first).map(|r| r.start) {
+                let mut last = first + 1;
+                while spans.get(last).is_some_and(|r| r.end - start <= CHUNK) {
+                    last += 1;
+                }
+                let end = spans.get(last - 1).map_or(start, |r| r.end);
+                lower.clear();
+                lower.push_str(buf.get(start..end).unwrap_or(""));
+                lower.make_ascii_lowercase();
+                for id in &ids {
+                    for (at, _) in lower.match_indices(id.as_str()) {
+                        let i = first + spans[first..last].partition_point(|r| r.end <= start + at);
+                        if let Some(h) = hit.get_mut(i) {
+                            *h = true;
+                        }
                     }
                 }
+                first = last;
             }
             (0..n).filter(|&i| candidate[i] && hit[i]).collect()
         } else {
