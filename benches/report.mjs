@@ -219,7 +219,7 @@ const readme = readFileSync(readmePath, 'utf8');
 const start = '<!-- perf:start -->';
 const end = '<!-- perf:end -->';
 if (readme.includes(start) && readme.includes(end)) {
-  const section = text.replace(/^# Benchmark results\n/, '').replace(/!\[(.*?)\]\((.*?)\)/g, '![$1](benches/results/$2)').replace(/^## /gm, '### ');
+  const section = text.replace(/^# Benchmark results\n/, '').replace(/!\[(.*?)\]\((.*?)\)/g, '![$1](benches/results/$2)').replace(/(^|[^!])\[([^\]]*)\]\(([\w.-]+\.md)\)/g, '$1[$2](benches/results/$3)').replace(/^## /gm, '### ');
   const next = readme.slice(0, readme.indexOf(start) + start.length) + '\n' + section + '\n' + readme.slice(readme.indexOf(end));
   writeFileSync(readmePath, next);
 }
