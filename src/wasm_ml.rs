@@ -67,3 +67,14 @@ pub fn ml_compress(text: &str, options_json: Option<String>) -> Result<String, J
     let r = compress(&model, text, &options, counter).map_err(to_js)?;
     crate::engine::to_json_text(&r).map_err(to_js)
 }
+
+/// The loaded model's raw logits for one window of token ids that already carry their special
+/// tokens, flattened `[class0, class1]` per token. For benchmarks (`benches/ml_speed.mjs` times
+/// the classifier alone and checks its output against the other runtimes); not part of the
+/// package's JS API.
+#[wasm_bindgen(js_name = mlLogits)]
+pub fn ml_logits(input_ids: Vec<i64>) -> Result<Vec<f32>, JsValue> {
+    let model = shared_model().ok_or_else(|| to_js(Error::config("model_not_loaded", "no model is loaded")))?;
+    let logits = model.logits(&input_ids).map_err(to_js)?;
+    Ok(logits.into_iter().flatten().collect())
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Node benchmark of the npm package as built in pkg/ (wasm): cold start, per-call latency and
 // throughput of compress() on realistic requests, token counting side by side with the JS
-// tokenizers users would otherwise pick (counts must be identical), and package sizes.
+// tokenizers users would otherwise pick (counts must be identical), and the sizes of the wasm
+// modules (core and ml).
 // Writes benches/results/node.json. Usage: node benches/node/bench.mjs [--quick]
 // [--only=sizes,coldStart,memory,compress,tokenizers] (a subset: printed, not written)
 // [--pkg=DIR] (another build of the package, e.g. to compare before/after)
@@ -237,7 +238,7 @@ function peakMemory() {
 
 function sizes() {
   const out = {};
-  for (const dir of ['wasm', 'ml']) {
+  for (const dir of ['wasm', 'wasm-ml']) {
     let files;
     try {
       files = readdirSync(join(pkg, dir)).filter((f) => f.endsWith('.wasm'));
