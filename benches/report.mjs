@@ -191,6 +191,14 @@ if (node) {
     goals.push(['time ≥ 20x less than headroom-ai 0.42', `${fmt(worst, 2)}x (worst request; ours in wasm, the peer native)`, worst >= 20]);
   }
 }
+// SmartCrusher throughput (issue #3): natively (criterion) and in wasm (Node, unseen requests).
+const crit = criterion();
+for (const n of [1000, 10000]) {
+  const c = crit.find((x) => x.id === `smart_crusher/records/${n}`);
+  if (c?.mbPerS) goals.push([`SmartCrusher ≥ 50 MB/s native, ${n.toLocaleString('en-US')} records`, `${fmt(c.mbPerS)} MB/s`, c.mbPerS >= 50]);
+  const w = node?.compress.find((x) => x.name === `records_${n / 1000}k`);
+  if (w) goals.push([`SmartCrusher ≥ 25 MB/s in wasm (Node), ${n.toLocaleString('en-US')} records`, `${fmt(w.unique.mbPerS)} MB/s (unseen requests)`, w.unique.mbPerS >= 25]);
+}
 goals.push(...mlGoals);
 if (goals.length) {
   md.push(`## Goals\n`);
@@ -199,7 +207,6 @@ if (goals.length) {
   md.push('');
 }
 
-const crit = criterion();
 if (crit.length) {
   md.push(`## Native engine (criterion, \`cargo bench --bench engine\`)\n`);
   md.push(`| scenario | median | throughput |\n|---|---|---|`);

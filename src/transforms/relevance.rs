@@ -326,13 +326,18 @@ impl Builder {
 pub fn has_error_word(text: &str) -> bool {
     let mut buf = [0u8; 16];
     let mut prev_timed = false;
-    for word in text.split(|c: char| !c.is_ascii_alphanumeric()) {
+    // By bytes (a multi-byte character is never ASCII alphanumeric, so it only separates).
+    // Runs of separators count as one, so "timed  out" and "timed\u{a0}out" read as "timed out".
+    for word in text.as_bytes().split(|b| !b.is_ascii_alphanumeric()) {
         let n = word.len();
+        if n == 0 {
+            continue;
+        }
         if !(3..=buf.len()).contains(&n) {
             prev_timed = false;
             continue;
         }
-        for (d, b) in buf.iter_mut().zip(word.bytes()) {
+        for (d, b) in buf.iter_mut().zip(word) {
             *d = b.to_ascii_lowercase();
         }
         let lw = &buf[..n];
@@ -361,6 +366,9 @@ mod tests {
     fn error_words_are_whole_words() {
         assert!(has_error_word("Request FAILED with 500"));
         assert!(has_error_word("connection timed out"));
+        assert!(has_error_word("connection timed\u{a0}out"));
+        assert!(has_error_word("état: échec, timed  out"));
+        assert!(!has_error_word("timed, then out of scope ... timed"));
         assert!(!has_error_word("errorless terrain"));
     }
 
