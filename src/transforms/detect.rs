@@ -56,7 +56,7 @@ pub fn detect_content_type(content: &str) -> Detection {
         return Detection::new(ContentType::PlainText, 0.5);
     }
 
-    if let Some(d) = detect_json(content, trimmed) {
+    if let Some(d) = detect_json(content) {
         return d;
     }
     if let Some(d) = detect_diff(&lines) {
@@ -79,14 +79,15 @@ pub fn detect_content_type(content: &str) -> Detection {
     Detection::new(ContentType::PlainText, 0.6)
 }
 
-fn detect_json(content: &str, trimmed: &str) -> Option<Detection> {
-    let first = trimmed.chars().next()?;
-    if first != '{' && first != '[' {
-        return None;
-    }
-    let end = content.trim_end();
-    let closes = matches!((first, end.chars().last()), ('{', Some('}')) | ('[', Some(']')));
-    if !closes {
+/// Whether `content` is shaped like a JSON object or array: it starts with `{` or `[` and ends
+/// with the matching bracket (whitespace aside). Only a parse confirms it.
+pub fn json_shaped(content: &str) -> bool {
+    let t = content.trim();
+    matches!((t.as_bytes().first(), t.as_bytes().last()), (Some(b'{'), Some(b'}')) | (Some(b'['), Some(b']')))
+}
+
+fn detect_json(content: &str) -> Option<Detection> {
+    if !json_shaped(content) {
         return None;
     }
     if content.len() <= JSON_PARSE_MAX {

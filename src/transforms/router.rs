@@ -5,7 +5,7 @@
 //! content (prose with fenced code, JSON blocks, log or diff excerpts) is split by `mixed.rs` and
 //! each part is routed on its own, with its own marker.
 
-use super::detect::{detect_content_type, ContentType};
+use super::detect::{detect_content_type, json_shaped, ContentType};
 use super::mixed::{self, PartKind};
 use super::smart_crusher::{self, CrushParams};
 use super::text_common::TextCompression;
@@ -16,6 +16,7 @@ use crate::error::Result;
 use crate::message::{BlockKind, Conversation};
 use crate::tokens::TokenCounter;
 use serde::Serialize;
+use serde_json::Value;
 
 pub struct ContentRouter;
 
@@ -195,12 +196,15 @@ impl Pending {
 
 /// Compresses one tool output; returns the new text and the labels for `transformsApplied`.
 fn route(text: &str, query: &str, tool: Option<&str>, ctx: &mut Context<'_>) -> Option<(String, Vec<String>)> {
-    let detected = detect_content_type(text).content_type;
+    // JSON is parsed once: the parse that confirms it is the value SmartCrusher works on
+    // (detection would otherwise read the whole text a second time to validate it).
+    let mut json = (ctx.config.smart_crusher.enabled && json_shaped(text)).then(|| smart_crusher::parse_json_output(text)).flatten();
+    let detected = if json.is_some() { ContentType::Json } else { detect_content_type(text).content_type };
     let mut pending = Pending { allow: !ctx.lossless_only, originals: Vec::new() };
     // Mixed content first (prose with fenced blocks or JSON blocks): each part on its own.
     let out = route_mixed(detected, text, query, tool, ctx, &mut pending).or_else(|| {
         pending.originals.clear();
-        route_whole(detected, text, query, tool, ctx, &mut pending).map(|(t, l)| (t, vec![l]))
+        route_whole(detected, json.take(), text, query, tool, ctx, &mut pending).map(|(t, l)| (t, vec![l]))
     })?;
     for (h, original) in pending.originals {
         ctx.store_original_hashed(original, h)?;
@@ -211,6 +215,7 @@ fn route(text: &str, query: &str, tool: Option<&str>, ctx: &mut Context<'_>) -> 
 /// One output (or one prose part of a mixed one) by its detected type.
 fn route_whole(
     detected: ContentType,
+    json: Option<Value>,
     text: &str,
     query: &str,
     tool: Option<&str>,
@@ -219,7 +224,7 @@ fn route_whole(
 ) -> Option<(String, String)> {
     let cfg = &ctx.config.content_router;
     let kind = match detected {
-        ContentType::Json => return crush_json(text, query, tool, ctx, pending),
+        ContentType::Json => return crush_json(text, json, query, tool, ctx, pending),
         ContentType::SearchResults => TextKind::Search,
         ContentType::BuildOutput => TextKind::Log,
         ContentType::Diff => TextKind::Diff,
@@ -264,12 +269,12 @@ fn route_mixed(
             continue;
         }
         let got = match &part.kind {
-            PartKind::Json => crush_json(body, query, tool, ctx, pending),
-            PartKind::Prose => route_whole(detect_content_type(body).content_type, body, query, tool, ctx, pending),
+            PartKind::Json => crush_json(body, None, query, tool, ctx, pending),
+            PartKind::Prose => route_whole(detect_content_type(body).content_type, None, body, query, tool, ctx, pending),
             PartKind::Fenced { info } => {
                 let hint = mixed::info_hint(info);
                 match (hint, detect_content_type(body).content_type) {
-                    (Some("json"), _) | (_, ContentType::Json) => crush_json(body, query, tool, ctx, pending),
+                    (Some("json"), _) | (_, ContentType::Json) => crush_json(body, None, query, tool, ctx, pending),
                     (Some("diff"), _) | (_, ContentType::Diff) => run_text(TextKind::Diff, body, query, ctx, pending),
                     (_, ContentType::SearchResults) => run_text(TextKind::Search, body, query, ctx, pending),
                     (_, ContentType::BuildOutput) => run_text(TextKind::Log, body, query, ctx, pending),
@@ -301,14 +306,18 @@ fn route_mixed(
     (ctx.counter.count(&out) < ctx.counter.count(text)).then_some((out, labels))
 }
 
-fn crush_json(text: &str, query: &str, tool: Option<&str>, ctx: &Context<'_>, pending: &mut Pending) -> Option<(String, String)> {
+/// SmartCrusher on `text`; `json` is its parsed value when the caller has it.
+fn crush_json(text: &str, json: Option<Value>, query: &str, tool: Option<&str>, ctx: &Context<'_>, pending: &mut Pending) -> Option<(String, String)> {
     let cfg: &SmartCrusherConfig = &ctx.config.smart_crusher;
     let profile = ctx.profile(tool);
     let base = profile.and_then(|p| p.max_items).unwrap_or(cfg.max_items_after_crush) as f64;
     let bias = profile.map_or(1.0, |p| p.bias);
     let max_items = ((base * bias).round() as usize).max(1);
     let mut params = CrushParams { config: cfg, max_items, query, allow_lossy: !ctx.lossless_only, counter: ctx.counter };
-    let mut crushed = smart_crusher::crush(text, &params)?;
+    let mut crushed = match json {
+        Some(value) => smart_crusher::crush_parsed(text, value, &params)?,
+        None => smart_crusher::crush(text, &params)?,
+    };
     let stored = match &crushed.hash {
         Some(h) => pending.put_hashed(text, h),
         None => !crushed.lossy || pending.put(text).is_some(),

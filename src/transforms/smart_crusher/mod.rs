@@ -62,11 +62,18 @@ pub fn parse_json_output(text: &str) -> Option<Value> {
 
 /// Compresses `text` if it is JSON and a smaller rendering exists; `None` means pass through.
 pub fn crush(text: &str, p: &CrushParams<'_>) -> Option<Crushed> {
+    if !p.config.enabled {
+        return None;
+    }
+    crush_parsed(text, parse_json_output(text)?, p)
+}
+
+/// `crush` of a text its caller has already parsed (`value` is `parse_json_output(text)`).
+pub fn crush_parsed(text: &str, value: Value, p: &CrushParams<'_>) -> Option<Crushed> {
     let cfg = p.config;
     if !cfg.enabled {
         return None;
     }
-    let value = parse_json_output(text)?;
     let tokens_before = p.counter.count(text);
     if (tokens_before as u64) < cfg.min_tokens_to_crush {
         return None;
