@@ -3,8 +3,9 @@
 //! ~15% of SmartCrusher's time on 1k records. The same multiply-rotate step as FxHash, with a
 //! murmur3 finaliser so that the low bits hashbrown uses for buckets depend on every input bit.
 //!
-//! Not keyed: like SipHash under wasm32-unknown-unknown (fixed keys, no entropy source), it does
-//! not defend against inputs crafted to collide. Maps here live for one compression call.
+//! Not keyed, and its collisions are easy to craft: use it only for maps whose keys the input
+//! does not choose freely (word ids that are already FNV hashes, a query's terms, a few hundred
+//! column names) and that live for one call. Maps keyed by the input's own text use std's SipHash.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};

@@ -101,3 +101,25 @@ fn text_that_mentions_a_hash_is_not_a_marker() {
     assert_eq!(headroom::find_markers(quoted), vec!["00cf9639b969a55b6e8641cc".to_string()]);
     assert!(headroom::find_markers("[headroom: see hash=0123456789abcdef01234567]").is_empty());
 }
+
+/// Found by review: SmartCrusher's numeric-outlier pass made one column per numeric key of the
+/// first items, each as long as the array, so one object with 30,000 numeric keys followed by
+/// 30,000 plain numbers asked for ~14 GB (an abort natively, a trap in wasm). Columns are now
+/// sparse and the keys looked at are bounded.
+#[test]
+fn one_item_with_thousands_of_numeric_keys_compresses_in_bounded_memory() {
+    let wide: serde_json::Map<String, serde_json::Value> = (0..30_000).map(|i| (format!("k{i}"), json!(i % 7))).collect();
+    let mut items = vec![serde_json::Value::Object(wide)];
+    items.extend((0..30_000).map(|i| json!(i % 13)));
+    let output = serde_json::Value::Array(items).to_string();
+    let request = json!({"model": "gpt-4o", "messages": [
+        {"role": "user", "content": "any outliers?"},
+        {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "q", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": output},
+    ]})
+    .to_string();
+    let mut hr = Headroom::new(Config::default()).expect("engine");
+    let r = hr.compress(&request, &RequestOptions::default()).expect("compress");
+    assert!(r.tokens_after < r.tokens_before / 2, "{} -> {}", r.tokens_before, r.tokens_after);
+    assert_eq!(r.markers.len(), 1, "{:?}", r.markers);
+}

@@ -131,11 +131,10 @@ mod cache {
     }
 
     pub(super) fn count(enc: Encoding, text: &str, compute: impl FnOnce(&str) -> usize) -> usize {
-        // FastHasher, not SipHash: every long text is hashed (seen or not), and SipHash cost as
-        // much as a tenth of counting it in wasm. Texts of equal length that differ in one
-        // 8-byte word always hash apart (each step is a bijection of the state); colliding
-        // texts would have to be crafted, and would only get each other's count.
-        let mut h = crate::fasthash::FastHasher::default();
+        // SipHash, not FastHasher: the memo outlives a call and an instance may serve many
+        // users, so a text crafted to collide with a known one must not be able to plant a
+        // wrong count (FastHasher collisions are easy to craft; SipHash's are not).
+        let mut h = std::collections::hash_map::DefaultHasher::new();
         text.hash(&mut h);
         let key = (enc, text.len(), h.finish());
         if let Some(n) = CACHE.with(|c| c.borrow().map.get(&key).copied()) {

@@ -6,7 +6,7 @@ use crate::config::SmartCrusherConfig;
 use crate::fasthash::{FastMap, FastSet};
 use crate::transforms::relevance::{has_error_word, query_identifiers, query_terms, word_ids, word_ids_into, Bm25};
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
 
 /// Why items were kept (for the marker's summary).
@@ -78,17 +78,25 @@ fn mean_std(xs: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
-/// Numeric series per field (top-level keys of object items, or the items themselves), in one
-/// pass over the items (a key lookup per item and field costs a hash each).
-fn numeric_fields(items: &[Value]) -> Vec<Vec<Option<f64>>> {
+/// Numeric keys looked at, at most: past 32 the key list stops growing after the item that
+/// passed it, and one item with thousands of numeric keys stops it here.
+const MAX_NUMERIC_KEYS: usize = 256;
+
+/// Numeric series per field (top-level keys of object items, or the items themselves): the
+/// (item index, value) pairs of the items that have a number there, in item order. Sparse, so
+/// memory follows the numbers present, not keys x items.
+fn numeric_fields(items: &[Value]) -> Vec<Vec<(usize, f64)>> {
     if items.iter().all(Value::is_number) {
-        return vec![items.iter().map(Value::as_f64).collect()];
+        return vec![items.iter().enumerate().filter_map(|(i, v)| v.as_f64().map(|x| (i, x))).collect()];
     }
     let mut keys: Vec<&str> = Vec::new();
-    for it in items {
+    'items: for it in items {
         if let Some(o) = it.as_object() {
             for (k, v) in o {
                 if v.is_number() && !keys.contains(&k.as_str()) {
+                    if keys.len() == MAX_NUMERIC_KEYS {
+                        break 'items;
+                    }
                     keys.push(k.as_str());
                 }
             }
@@ -97,12 +105,13 @@ fn numeric_fields(items: &[Value]) -> Vec<Vec<Option<f64>>> {
             break;
         }
     }
-    let mut series = vec![vec![None; items.len()]; keys.len()];
+    let column: FastMap<&str, usize> = keys.iter().enumerate().map(|(j, k)| (*k, j)).collect();
+    let mut series = vec![Vec::new(); keys.len()];
     for (i, it) in items.iter().enumerate() {
         let Some(o) = it.as_object() else { continue };
         for (k, v) in o {
-            if let Some(col) = keys.iter().position(|x| *x == k.as_str()).and_then(|j| series.get_mut(j)) {
-                col[i] = v.as_f64();
+            if let (Some(x), Some(col)) = (v.as_f64(), column.get(k.as_str()).and_then(|&j| series.get_mut(j))) {
+                col.push((i, x));
             }
         }
     }
@@ -159,7 +168,7 @@ struct FieldStats<'a> {
     types: [usize; 6],
     /// Short string values (<= 40 bytes) and how often each occurs, while there are at most
     /// `CATEGORIES` of them; past that the field is not categorical and the counts are dropped.
-    values: FastMap<&'a str, usize>,
+    values: HashMap<&'a str, usize>,
     too_many_values: bool,
     /// Short string values seen, in all.
     strings: usize,
@@ -173,7 +182,8 @@ const CATEGORIES: usize = 20;
 /// shape list their keys in the same order), by name otherwise.
 fn rank_structural(objs: &[Option<&serde_json::Map<String, Value>>], n: usize, ranked: &mut Vec<(f64, usize, u8)>) {
     let mut fields: Vec<FieldStats<'_>> = Vec::new();
-    let mut by_name: FastMap<&str, usize> = FastMap::default();
+    // Field names are the tool output's text: SipHash here (see `first_of` in `select`).
+    let mut by_name: HashMap<&str, usize> = HashMap::new();
     for o in objs.iter().flatten() {
         for (pos, (k, v)) in o.iter().enumerate() {
             let f = match fields.get(pos) {
@@ -183,7 +193,7 @@ fn rank_structural(objs: &[Option<&serde_json::Map<String, Value>>], n: usize, r
                         name: k.as_str(),
                         count: 0,
                         types: [0; 6],
-                        values: FastMap::default(),
+                        values: HashMap::new(),
                         too_many_values: false,
                         strings: 0,
                     });
@@ -199,7 +209,7 @@ fn rank_structural(objs: &[Option<&serde_json::Map<String, Value>>], n: usize, r
                     *stats.values.entry(s).or_insert(0) += 1;
                     if stats.values.len() > CATEGORIES {
                         stats.too_many_values = true;
-                        stats.values = FastMap::default();
+                        stats.values = HashMap::new();
                     }
                 }
             }
@@ -267,7 +277,9 @@ pub fn select(items: &[Value], query: &str, cfg: &SmartCrusherConfig, max_items:
     let docs = || doc_spans.iter().map(|r| ids_buf.get(r.clone()).unwrap_or(&[]));
 
     // Identical items count once.
-    let mut first_of: FastMap<&str, usize> = FastMap::default();
+    // Keyed by text the tool output chose: std's SipHash (random keys natively), not FastHasher,
+    // whose collisions are easy to craft.
+    let mut first_of: HashMap<&str, usize> = HashMap::new();
     let mut candidate = vec![true; n];
     if cfg.dedup_identical_items {
         for (i, t) in texts.iter().enumerate() {
@@ -366,7 +378,7 @@ pub fn select(items: &[Value], query: &str, cfg: &SmartCrusherConfig, max_items:
     // Ranked candidates: numeric outliers and change points, structural outliers, relevance.
     let mut ranked: Vec<(f64, usize, u8)> = Vec::new();
     for series in numeric_fields(items) {
-        let vals: Vec<f64> = series.iter().flatten().copied().collect();
+        let vals: Vec<f64> = series.iter().map(|&(_, x)| x).collect();
         if vals.len() < 5 {
             continue;
         }
@@ -374,24 +386,24 @@ pub fn select(items: &[Value], query: &str, cfg: &SmartCrusherConfig, max_items:
         if std <= 0.0 || !std.is_finite() {
             continue;
         }
-        for (i, x) in series.iter().enumerate() {
-            if let Some(x) = x {
-                let z = (x - mean).abs() / std;
-                if z > cfg.variance_threshold {
-                    ranked.push((10.0 + z, i, 0));
-                }
+        for &(i, x) in &series {
+            let z = (x - mean).abs() / std;
+            if z > cfg.variance_threshold {
+                ranked.push((10.0 + z, i, 0));
             }
         }
-        if cfg.preserve_change_points && series.len() >= 10 {
+        if cfg.preserve_change_points && n >= 10 {
+            // Item i is a change point when the W items before it and the W from it all have
+            // a number here (consecutive entries of the series) and their means differ.
             const W: usize = 5;
-            for i in W..series.len().saturating_sub(W) {
-                let before: Vec<f64> = series[i - W..i].iter().flatten().copied().collect();
-                let after: Vec<f64> = series[i..i + W].iter().flatten().copied().collect();
-                if before.len() == W && after.len() == W {
-                    let shift = (mean_std(&after).0 - mean_std(&before).0).abs() / std;
-                    if shift > cfg.variance_threshold {
-                        ranked.push((5.0 + shift, i, 0));
-                    }
+            for j in W..series.len().saturating_sub(W - 1) {
+                let i = series[j].0;
+                if series[j - W].0 + W != i || series[j + W - 1].0 != i + W - 1 || i + W >= n {
+                    continue;
+                }
+                let shift = (mean_std(&vals[j..j + W]).0 - mean_std(&vals[j - W..j]).0).abs() / std;
+                if shift > cfg.variance_threshold {
+                    ranked.push((5.0 + shift, i, 0));
                 }
             }
         }
