@@ -84,38 +84,54 @@ const MAX_NUMERIC_KEYS: usize = 256;
 
 /// Numeric series per field (top-level keys of object items, or the items themselves): the
 /// (item index, value) pairs of the items that have a number there, in item order. Sparse, so
-/// memory follows the numbers present, not keys x items.
-fn numeric_fields(items: &[Value]) -> Vec<Vec<(usize, f64)>> {
-    if items.iter().all(Value::is_number) {
-        return vec![items.iter().enumerate().filter_map(|(i, v)| v.as_f64().map(|x| (i, x))).collect()];
-    }
-    let mut keys: Vec<&str> = Vec::new();
-    'items: for it in items {
-        if let Some(o) = it.as_object() {
-            for (k, v) in o {
-                if v.is_number() && !keys.contains(&k.as_str()) {
-                    if keys.len() == MAX_NUMERIC_KEYS {
-                        break 'items;
+/// memory follows the numbers present, not keys x items. Filled item by item (`add`).
+struct NumericSeries<'a> {
+    /// The items are all numbers: one series of the items themselves.
+    all_numbers: bool,
+    column: FastMap<&'a str, usize>,
+    series: Vec<Vec<(usize, f64)>>,
+}
+
+impl<'a> NumericSeries<'a> {
+    /// The fields: the numeric keys of the first items (see `MAX_NUMERIC_KEYS`).
+    fn new(items: &'a [Value]) -> Self {
+        if items.iter().all(Value::is_number) {
+            return NumericSeries { all_numbers: true, column: FastMap::default(), series: vec![Vec::new()] };
+        }
+        let mut keys: Vec<&str> = Vec::new();
+        'items: for it in items {
+            if let Some(o) = it.as_object() {
+                for (k, v) in o {
+                    if v.is_number() && !keys.contains(&k.as_str()) {
+                        if keys.len() == MAX_NUMERIC_KEYS {
+                            break 'items;
+                        }
+                        keys.push(k.as_str());
                     }
-                    keys.push(k.as_str());
                 }
             }
+            if keys.len() > 32 {
+                break;
+            }
         }
-        if keys.len() > 32 {
-            break;
-        }
+        let column = keys.iter().enumerate().map(|(j, k)| (*k, j)).collect();
+        NumericSeries { all_numbers: false, column, series: vec![Vec::new(); keys.len()] }
     }
-    let column: FastMap<&str, usize> = keys.iter().enumerate().map(|(j, k)| (*k, j)).collect();
-    let mut series = vec![Vec::new(); keys.len()];
-    for (i, it) in items.iter().enumerate() {
-        let Some(o) = it.as_object() else { continue };
+
+    fn add(&mut self, i: usize, item: &Value) {
+        if self.all_numbers {
+            if let (Some(x), Some(col)) = (item.as_f64(), self.series.first_mut()) {
+                col.push((i, x));
+            }
+            return;
+        }
+        let Some(o) = item.as_object() else { return };
         for (k, v) in o {
-            if let (Some(x), Some(col)) = (v.as_f64(), column.get(k.as_str()).and_then(|&j| series.get_mut(j))) {
+            if let (Some(x), Some(col)) = (v.as_f64(), self.column.get(k.as_str()).and_then(|&j| self.series.get_mut(j))) {
                 col.push((i, x));
             }
         }
     }
-    series
 }
 
 /// The number of items worth keeping: the knee of the curve of distinct words covered as items
@@ -166,9 +182,10 @@ struct FieldStats<'a> {
     count: usize,
     /// Items per value type (`type_tag`).
     types: [usize; 6],
-    /// Short string values (<= 40 bytes) and how often each occurs, while there are at most
-    /// `CATEGORIES` of them; past that the field is not categorical and the counts are dropped.
-    values: HashMap<&'a str, usize>,
+    /// Short string values (<= 40 bytes): their slot in `counts`, while there are at most
+    /// `CATEGORIES` of them; past that the field is not categorical and they are dropped.
+    values: HashMap<&'a str, u8>,
+    counts: Vec<usize>,
     too_many_values: bool,
     /// Short string values seen, in all.
     strings: usize,
@@ -176,66 +193,127 @@ struct FieldStats<'a> {
 
 /// A field with more distinct values than this is not categorical.
 const CATEGORIES: usize = 20;
+/// `Entry::slot` of a value that is not a counted short string.
+const NO_SLOT: u8 = u8::MAX;
 
-/// Ranks structural outliers: items with a rare field, a value of a rare type for its field, or
-/// a rare value of a categorical field. Fields are found by position first (records of one
-/// shape list their keys in the same order), by name otherwise.
-fn rank_structural(objs: &[Option<&serde_json::Map<String, Value>>], n: usize, ranked: &mut Vec<(f64, usize, u8)>) {
-    let mut fields: Vec<FieldStats<'_>> = Vec::new();
+/// One top-level entry of one item, as the second pass of the structural ranking needs it
+/// (8 bytes: one per field of every item is held at once).
+struct Entry {
+    field: u32,
+    /// The value's slot in its field's `counts` (there are at most `CATEGORIES` + 1).
+    slot: u8,
+    tag: u8,
+}
+
+/// Structural outliers: items with a rare field, a value of a rare type for its field, or a rare
+/// value of a categorical field. Gathered item by item (`add`, while the item is in cache), then
+/// ranked from the compact entries alone (`rank`). Fields are found by position first (records
+/// of one shape list their keys in the same order), by name otherwise.
+struct Structure<'a> {
+    fields: Vec<FieldStats<'a>>,
     // Field names are the tool output's text: SipHash here (see `first_of` in `select`).
-    let mut by_name: HashMap<&str, usize> = HashMap::new();
-    for o in objs.iter().flatten() {
+    by_name: HashMap<&'a str, usize>,
+    entries: Vec<Entry>,
+    /// Where each item's entries start in `entries`.
+    starts: Vec<u32>,
+    all_objects: bool,
+}
+
+impl<'a> Structure<'a> {
+    /// For `n` items; the entries are reserved for items shaped like the first.
+    fn new(items: &[Value]) -> Self {
+        let n = items.len();
+        let per_item = items.first().and_then(Value::as_object).map_or(0, |o| o.len());
+        Structure {
+            fields: Vec::new(),
+            by_name: HashMap::new(),
+            entries: Vec::with_capacity(n.saturating_mul(per_item)),
+            starts: Vec::with_capacity(n),
+            all_objects: true,
+        }
+    }
+
+    fn add(&mut self, item: &'a Value) {
+        let Some(o) = item.as_object() else {
+            self.all_objects = false;
+            return;
+        };
+        // More entries than u32 counts: not ranked (no input of that size reaches here).
+        let Ok(start) = u32::try_from(self.entries.len()) else {
+            self.all_objects = false;
+            return;
+        };
+        if !self.all_objects {
+            return;
+        }
+        self.starts.push(start);
         for (pos, (k, v)) in o.iter().enumerate() {
-            let f = match fields.get(pos) {
+            let f = match self.fields.get(pos) {
                 Some(f) if f.name == k.as_str() => pos,
-                _ => *by_name.entry(k.as_str()).or_insert_with(|| {
-                    fields.push(FieldStats {
-                        name: k.as_str(),
-                        count: 0,
-                        types: [0; 6],
-                        values: HashMap::new(),
-                        too_many_values: false,
-                        strings: 0,
-                    });
-                    fields.len() - 1
-                }),
+                _ => {
+                    let fields = &mut self.fields;
+                    *self.by_name.entry(k.as_str()).or_insert_with(|| {
+                        fields.push(FieldStats {
+                            name: k.as_str(),
+                            count: 0,
+                            types: [0; 6],
+                            values: HashMap::new(),
+                            counts: Vec::new(),
+                            too_many_values: false,
+                            strings: 0,
+                        });
+                        fields.len() - 1
+                    })
+                }
             };
-            let Some(stats) = fields.get_mut(f) else { continue };
-            stats.count += 1;
-            stats.types[type_tag(v) as usize] += 1;
-            if let Some(s) = v.as_str().filter(|s| s.len() <= 40) {
-                stats.strings += 1;
-                if !stats.too_many_values {
-                    *stats.values.entry(s).or_insert(0) += 1;
-                    if stats.values.len() > CATEGORIES {
-                        stats.too_many_values = true;
-                        stats.values = HashMap::new();
+            let tag = type_tag(v);
+            let mut slot = NO_SLOT;
+            if let Some(stats) = self.fields.get_mut(f) {
+                stats.count += 1;
+                stats.types[tag as usize] += 1;
+                if let Some(s) = v.as_str().filter(|s| s.len() <= 40) {
+                    stats.strings += 1;
+                    if !stats.too_many_values {
+                        // invariant: counts.len() <= CATEGORIES here, so it fits a u8 below NO_SLOT.
+                        let next = stats.counts.len() as u8;
+                        let at = *stats.values.entry(s).or_insert(next);
+                        if at == next {
+                            stats.counts.push(0);
+                        }
+                        if let Some(c) = stats.counts.get_mut(at as usize) {
+                            *c += 1;
+                        }
+                        slot = at;
+                        if stats.counts.len() > CATEGORIES {
+                            stats.too_many_values = true;
+                            stats.values = HashMap::new();
+                            stats.counts = Vec::new();
+                        }
                     }
                 }
             }
+            self.entries.push(Entry { field: f as u32, slot, tag });
         }
     }
-    let rare = (n as f64 * 0.1).max(1.0) as usize;
-    for (i, o) in objs.iter().enumerate() {
-        let Some(o) = o else { continue };
-        for (pos, (k, v)) in o.iter().enumerate() {
-            let f = match fields.get(pos) {
-                Some(f) if f.name == k.as_str() => f,
-                _ => match by_name.get(k.as_str()).and_then(|&f| fields.get(f)) {
-                    Some(f) => f,
-                    None => continue,
-                },
-            };
-            if f.count <= rare && fields.len() > 1 {
-                ranked.push((4.0, i, 0));
-            }
-            // A value of a rare type for its field (a null where others have strings...).
-            if f.types[type_tag(v) as usize] <= rare {
-                ranked.push((4.0, i, 0));
-            }
-            if let Some(s) = v.as_str() {
-                let categorical = !f.too_many_values && f.values.len() > 1 && f.strings >= n / 2;
-                if categorical && f.values.get(s).is_some_and(|&c| c <= rare) {
+
+    fn rank(&self, n: usize, ranked: &mut Vec<(f64, usize, u8)>) {
+        if !self.all_objects {
+            return;
+        }
+        let rare = (n as f64 * 0.1).max(1.0) as usize;
+        for (i, &start) in self.starts.iter().enumerate() {
+            let end = self.starts.get(i + 1).map_or(self.entries.len(), |&e| e as usize);
+            for e in self.entries.get(start as usize..end).unwrap_or(&[]) {
+                let Some(f) = self.fields.get(e.field as usize) else { continue };
+                if f.count <= rare && self.fields.len() > 1 {
+                    ranked.push((4.0, i, 0));
+                }
+                // A value of a rare type for its field (a null where others have strings...).
+                if f.types[e.tag as usize] <= rare {
+                    ranked.push((4.0, i, 0));
+                }
+                let categorical = !f.too_many_values && f.counts.len() > 1 && f.strings >= n / 2;
+                if categorical && f.counts.get(e.slot as usize).is_some_and(|&c| c <= rare) {
                     ranked.push((4.0, i, 0));
                 }
             }
@@ -252,14 +330,22 @@ pub fn select(items: &[Value], query: &str, cfg: &SmartCrusherConfig, max_items:
     }
     // Every item's minified JSON in one buffer, one line each (minified JSON has no raw line
     // break, so no text found within a line spans two items), and its words (hashed) in another.
+    // One pass over the items gathers everything read from their values (a pass per signal
+    // over a large array missed the cache on every item: 3x slower per item at 10k items).
     let mut bytes: Vec<u8> = Vec::new();
     let mut spans: Vec<Range<usize>> = Vec::with_capacity(n);
-    for v in items {
+    let mut is_error: Vec<bool> = Vec::with_capacity(n);
+    let mut numeric = NumericSeries::new(items);
+    let mut structure = Structure::new(items);
+    for (i, v) in items.iter().enumerate() {
         let start = bytes.len();
         // Writing a Value to a Vec cannot fail; an error would only leave that item's text short.
         let _ = serde_json::to_writer(&mut bytes, v);
         spans.push(start..bytes.len());
         bytes.push(b'\n');
+        is_error.push(item_is_error(v));
+        numeric.add(i, v);
+        structure.add(v);
     }
     // Growth by doubling leaves up to half of a buffer unused: give it back (memory peaks here).
     bytes.shrink_to_fit();
@@ -342,7 +428,7 @@ pub fn select(items: &[Value], query: &str, cfg: &SmartCrusherConfig, max_items:
             }
         }
     }
-    let errors: Vec<usize> = (0..n).filter(|&i| candidate[i] && item_is_error(&items[i])).collect();
+    let errors: Vec<usize> = (0..n).filter(|&i| candidate[i] && is_error[i]).collect();
     let room = hard_cap.saturating_sub(keep.len());
     let chosen: Vec<usize> = if errors.len() <= room {
         errors
@@ -377,7 +463,7 @@ pub fn select(items: &[Value], query: &str, cfg: &SmartCrusherConfig, max_items:
 
     // Ranked candidates: numeric outliers and change points, structural outliers, relevance.
     let mut ranked: Vec<(f64, usize, u8)> = Vec::new();
-    for series in numeric_fields(items) {
+    for series in numeric.series {
         let vals: Vec<f64> = series.iter().map(|&(_, x)| x).collect();
         if vals.len() < 5 {
             continue;
@@ -409,10 +495,7 @@ pub fn select(items: &[Value], query: &str, cfg: &SmartCrusherConfig, max_items:
         }
     }
     // Rare fields and rare values of categorical fields.
-    let objs: Vec<Option<&serde_json::Map<String, Value>>> = items.iter().map(Value::as_object).collect();
-    if objs.iter().all(Option::is_some) {
-        rank_structural(&objs, n, &mut ranked);
-    }
+    structure.rank(n, &mut ranked);
     let terms: Vec<u64> = query_terms(query).iter().flat_map(|t| word_ids(t)).collect();
     let bm = Bm25::with_params(&terms, docs(), cfg.relevance.bm25_k1, cfg.relevance.bm25_b);
     let scores: Vec<f64> = (0..n).map(|d| bm.score(d)).collect();
