@@ -117,8 +117,9 @@ fn peak_over_input(output: &str) -> f64 {
 /// only what scoring needs. Measured 3.1x (grep) and 2.6x (log).
 ///
 /// JSON tool outputs miss it: SmartCrusher parses the output into a `serde_json::Value` (ordered
-/// maps, numbers kept as text), about 11x the text for small records. Measured 15.0x (the selection holds a compact record of every field of every item, so it reads each item once); its bound
-/// guards against regressions. The lever is a compact borrowed representation for SmartCrusher's
+/// maps, numbers kept as text), about 11x the text for small records. Measured 15.0x (the
+/// selection also holds a compact record of every field of every item, so that it reads each
+/// item once); its bound guards against regressions. The lever is a compact borrowed representation for SmartCrusher's
 /// analysis (see ARCHITECTURE.md, "Memory").
 #[test]
 fn peak_memory_of_a_10_mb_tool_output() {
