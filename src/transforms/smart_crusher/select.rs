@@ -220,17 +220,18 @@ struct Structure<'a> {
 }
 
 impl<'a> Structure<'a> {
-    /// For `n` items; the entries are reserved for items shaped like the first.
+    /// For `n` items; when the first item looks like a record (at most 64 fields), the entries
+    /// are reserved for items shaped like it (growth by doubling would hold up to twice that).
+    /// `try_reserve`: a size past what the target can address is no reservation, not a panic
+    /// (usize is 32 bits in wasm).
     fn new(items: &[Value]) -> Self {
         let n = items.len();
         let per_item = items.first().and_then(Value::as_object).map_or(0, |o| o.len());
-        Structure {
-            fields: Vec::new(),
-            by_name: HashMap::new(),
-            entries: Vec::with_capacity(n.saturating_mul(per_item)),
-            starts: Vec::with_capacity(n),
-            all_objects: true,
+        let mut entries = Vec::new();
+        if per_item <= 64 {
+            let _ = entries.try_reserve(n.saturating_mul(per_item));
         }
+        Structure { fields: Vec::new(), by_name: HashMap::new(), entries, starts: Vec::with_capacity(n), all_objects: true }
     }
 
     fn add(&mut self, item: &'a Value) {
