@@ -9,6 +9,8 @@ use headroom::ml::{Device, MlModel};
 use headroom::{Encoding, TokenCounter};
 use serde_json::Value;
 
+mod common;
+
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -26,21 +28,7 @@ fn default_model_logits_match_onnx_runtime() {
     let expected: Value = serde_json::from_str(EXPECTED).unwrap();
     let samples = expected["samples"].as_array().unwrap();
     assert!(samples.len() >= 4);
-    let mut worst = 0f32;
-    for s in samples {
-        let text = s["text"].as_str().unwrap();
-        let ids: Vec<i64> = s["ids"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
-        assert_eq!(model.encode_with_specials(text).unwrap(), ids, "token ids of {text:?}");
-        let got = model.logits(&ids).unwrap();
-        let want = s["logits"].as_array().unwrap();
-        assert_eq!(got.len(), want.len());
-        for (g, w) in got.iter().zip(want) {
-            for c in 0..2 {
-                let w = w[c].as_f64().unwrap() as f32;
-                worst = worst.max((g[c] - w).abs());
-            }
-        }
-    }
+    let worst = common::largest_logit_difference(&model, samples, "the default model");
     eprintln!("largest |tract - onnxruntime| logit difference: {worst:e}");
     assert!(worst <= 1e-4, "largest |tract - onnxruntime| logit difference: {worst}");
 }

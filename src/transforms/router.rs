@@ -177,15 +177,8 @@ struct Pending {
 }
 
 impl Pending {
-    fn put(&mut self, original: &str) -> Option<String> {
-        if !self.allow {
-            return None;
-        }
-        let h = ccr::hash(original);
-        self.put_hashed(original, &h).then_some(h)
-    }
-
-    /// `put` with `h = ccr::hash(original)` already computed; false when lossy steps are off.
+    /// Keeps `original` under `h = ccr::hash(original)` (every compressor computes it once, for
+    /// its marker); false when lossy steps are off.
     fn put_hashed(&mut self, original: &str, h: &str) -> bool {
         if self.allow {
             self.originals.push((h.to_string(), original.to_string()));
@@ -318,9 +311,10 @@ fn crush_json(text: &str, json: Option<Value>, query: &str, tool: Option<&str>, 
         Some(value) => smart_crusher::crush_parsed(text, value, &params)?,
         None => smart_crusher::crush(text, &params)?,
     };
+    // A lossy result always names its hash (SmartCrusher computes it for the markers).
     let stored = match &crushed.hash {
         Some(h) => pending.put_hashed(text, h),
-        None => !crushed.lossy || pending.put(text).is_some(),
+        None => !crushed.lossy,
     };
     if !stored {
         params.allow_lossy = false;
