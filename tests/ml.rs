@@ -246,3 +246,12 @@ fn enabled_without_a_model_warns() {
     let r = hr.compress(&tool_request(PROSE), &RequestOptions::default()).unwrap();
     assert!(r.warnings.iter().any(|w| w.contains("no model is loaded")), "{:?}", r.warnings);
 }
+
+#[test]
+fn logits_of_ids_outside_the_vocabulary_are_a_typed_error() {
+    let model = load(&FIXTURES[0]);
+    let e = model.logits(&[0, 1 << 40]).unwrap_err();
+    assert_eq!(e.code, "invalid_token_id", "{e}");
+    assert!(model.logits(&[-1]).is_err());
+    assert!(model.logits(&[]).unwrap().is_empty());
+}

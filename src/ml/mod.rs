@@ -145,6 +145,16 @@ impl MlModel {
                 format!("{} tokens is over the window limit ({})", input_ids.len(), self.max_window_tokens),
             ));
         }
+        // Ids come from this model's tokenizer, except through `mlLogits` (a benchmark export):
+        // one outside the vocabulary is a typed error here, not an out-of-range gather in the
+        // backend.
+        let vocab = self.tokenizer.get_vocab_size(true) as i64;
+        if let Some(bad) = input_ids.iter().find(|&&id| !(0..vocab).contains(&id)) {
+            return Err(Error::validation("invalid_token_id", format!("token id {bad} is outside the vocabulary (0..{vocab})")));
+        }
+        if input_ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let out = self.classifier.logits(input_ids)?;
         if out.len() != input_ids.len() {
             return Err(Error::compression(
