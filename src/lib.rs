@@ -21,6 +21,7 @@
 pub mod ccr;
 pub mod clock;
 pub mod config;
+pub(crate) mod digest;
 pub mod engine;
 pub mod error;
 pub(crate) mod fasthash;

@@ -6,7 +6,6 @@ use crate::clock;
 use crate::config::{CcrConfig, Provider};
 use crate::error::{Error, Result};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -17,11 +16,8 @@ pub const RETRIEVE_TOOL_NAME: &str = "headroom_retrieve";
 
 /// The retrieval hash of `content`: the first 24 hex digits of its SHA-256.
 pub fn hash(content: &str) -> String {
-    let digest = Sha256::digest(content.as_bytes());
-    let mut s = String::with_capacity(HASH_LEN);
-    for b in digest.iter().take(HASH_LEN / 2) {
-        s.push_str(&format!("{b:02x}"));
-    }
+    let mut s = crate::digest::sha256_hex(content.as_bytes());
+    s.truncate(HASH_LEN);
     s
 }
 

@@ -2,6 +2,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { installPackage, importFrom, examples, here } from './helpers.mjs';
@@ -114,6 +115,39 @@ test('a wasm trap re-instantiates the module and the API keeps working', () => {
   assert.equal(hr.config().model, 'gpt-4');
   assert.equal(hr.compress([{ role: 'user', content: 'after the trap' }]).tokensBefore, 9);
   assert.equal(hw.compress([{ role: 'user', content: 'x' }]).tokensBefore, 7);
+});
+
+test('CCR hashes in Node come from node:crypto, checked, with the wasm digest as the fallback', () => {
+  const key = Symbol.for('headroom-wasm.sha256');
+  const installed = globalThis[key];
+  assert.equal(typeof installed, 'function', 'the Node entry offers its digest');
+  const rows = Array.from({ length: 400 }, (_, i) => ({ id: i, status: i === 123 ? 'failed' : 'ok', host: `web-${i % 9}` }));
+  const original = JSON.stringify(rows);
+  const req = [
+    { role: 'user', content: 'which one failed?' },
+    { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] },
+    { role: 'tool', tool_call_id: 'c', content: original },
+  ];
+  const expected = createHash('sha256').update(original).digest('hex').slice(0, 24);
+  // The hook is looked up once per instance: a trap re-instantiates, so each case starts fresh.
+  const run = (hook) => {
+    globalThis[key] = hook;
+    assert.throws(() => hw.__testTrap());
+    const hr = new hw.Headroom();
+    const r = hr.compress(req);
+    assert.deepEqual(r.markers, [expected]);
+    assert.equal(hr.retrieve(expected), original);
+  };
+  try {
+    let calls = 0;
+    run((bytes) => { calls += 1; return installed(bytes); });
+    assert.ok(calls >= 1, 'the host digest was used');
+    // Wrong answers and throws fall back to the wasm digest: the same hash either way.
+    for (const bad of [() => 'E'.repeat(64), () => 'abc', () => 42, () => { throw new Error('no digest'); }, undefined]) run(bad);
+  } finally {
+    globalThis[key] = installed;
+    assert.throws(() => hw.__testTrap());
+  }
 });
 
 test('the CLI runs the demo and compresses stdin', () => {

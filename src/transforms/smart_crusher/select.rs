@@ -366,9 +366,10 @@ pub fn select(items: &[Value], query: &str, cfg: &SmartCrusherConfig, max_items:
     // Identical items count once.
     // Keyed by text the tool output chose: std's SipHash (random keys natively), not FastHasher,
     // whose collisions are easy to craft.
-    let mut first_of: HashMap<&str, usize> = HashMap::new();
     let mut candidate = vec![true; n];
     if cfg.dedup_identical_items {
+        // Sized up front: growing rehashes every key seen so far (SipHash over whole items).
+        let mut first_of: HashMap<&str, usize> = HashMap::with_capacity(n);
         for (i, t) in texts.iter().enumerate() {
             if first_of.insert(t, i).is_some() {
                 candidate[i] = false;
