@@ -163,9 +163,13 @@ fn detect_html(trimmed: &str, lines: &[&str]) -> Option<Detection> {
     if head.starts_with("<!doctype html") || head.starts_with("<html") {
         return Some(Detection::new(ContentType::Html, 0.95));
     }
+    // Markup starts with a tag; only then are its lines scanned for tags.
+    if !trimmed.starts_with('<') {
+        return None;
+    }
     let tags = ["<div", "<p>", "<p ", "<span", "<a href", "<table", "<body", "<head", "<script", "<li>", "</div>", "<br"];
-    let hits = lines.iter().filter(|l| { let s = l.to_ascii_lowercase(); tags.iter().any(|t| s.contains(t)) }).count();
-    (trimmed.starts_with('<') && hits * 3 >= lines.len().max(1)).then(|| Detection::new(ContentType::Html, 0.75))
+    let hits = lines.iter().filter(|l| l.contains('<') && { let s = l.to_ascii_lowercase(); tags.iter().any(|t| s.contains(t)) }).count();
+    (hits * 3 >= lines.len().max(1)).then(|| Detection::new(ContentType::Html, 0.75))
 }
 
 /// Markers of each build tool: (tool, needles, weight). A needle is matched against a line's

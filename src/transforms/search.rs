@@ -320,10 +320,15 @@ pub fn compress(content: &str, query: &str, config: &SearchConfig) -> TextCompre
                 };
                 (named, best.get(*i).copied().unwrap_or(0.0), count)
             };
-            ranked.sort_by(|a, b| {
-                let (ka, kb) = (key(a), key(b));
-                kb.0.cmp(&ka.0).then(kb.1.total_cmp(&ka.1)).then(kb.2.cmp(&ka.2)).then(a.cmp(b))
+            // Keys computed once per file, not once per comparison.
+            let keys: Vec<(bool, f64, usize)> = ranked.iter().map(key).collect();
+            let mut order: Vec<usize> = (0..ranked.len()).collect();
+            order.sort_by(|&x, &y| {
+                let (ka, kb) = (&keys[x], &keys[y]);
+                let (a, b) = (ranked[x], ranked[y]);
+                kb.0.cmp(&ka.0).then(kb.1.total_cmp(&ka.1)).then(kb.2.cmp(&ka.2)).then(a.cmp(&b))
             });
+            let ranked: Vec<usize> = order.into_iter().map(|x| ranked[x]).collect();
             for &i in ranked.iter().skip(config.max_files) {
                 if let Some(k) = file_kept.get_mut(i) {
                     *k = false;

@@ -69,7 +69,11 @@ pub fn has_error_word(line: &str) -> bool {
     // Words split only at spaces and punctuation that ends a word, so identifiers, file names
     // and package names stay whole (`test_error_paths`, `src/errors.rs`, `http-errors@2.0.1`
     // are names, not reports).
-    line.split(|c: char| c.is_whitespace() || ":;,()[]{}<>!?'\"=`|*#".contains(c)).any(|w| {
+    let ends_word = |c: char| {
+        c.is_whitespace()
+            || matches!(c, ':' | ';' | ',' | '(' | ')' | '[' | ']' | '{' | '}' | '<' | '>' | '!' | '?' | '\'' | '"' | '=' | '`' | '|' | '*' | '#')
+    };
+    line.split(ends_word).any(|w| {
         let w = w.trim_end_matches('.');
         !w.is_empty()
             && ((w.len() <= 10 && ERROR_WORDS.iter().any(|e| w.eq_ignore_ascii_case(e)))
