@@ -15,7 +15,6 @@ use crate::message::{BlockKind, Conversation};
 use crate::tokens::TokenCounter;
 use regex::Regex;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
 
 pub struct CacheAligner;
@@ -482,13 +481,16 @@ pub struct CacheMetrics {
     pub tools_set_hash: String,
 }
 
+/// The first 16 hex digits of the SHA-256 of `parts`, each followed by a 0 byte.
 fn hex16(parts: &[&str]) -> String {
-    let mut h = Sha256::new();
+    let mut bytes = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
     for p in parts {
-        h.update(p.as_bytes());
-        h.update([0u8]);
+        bytes.extend_from_slice(p.as_bytes());
+        bytes.push(0);
     }
-    h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
+    let mut h = crate::digest::sha256_hex(&bytes);
+    h.truncate(16);
+    h
 }
 
 /// The cache fields of `conv` as it will be sent.
