@@ -507,8 +507,11 @@ pub(crate) fn unknown_role(role: &str, index: usize, provider: Provider) -> Erro
     .with("provider", provider.as_str())
 }
 
+/// A request split into its body (if any) and its message list.
+type SplitBody = (Option<Map<String, Value>>, Vec<Value>);
+
 /// Splits the request into the body (if any) and the messages array under `key`.
-pub(crate) fn split_body(request: Value, key: &str) -> Result<(Option<Map<String, Value>>, Vec<Value>)> {
+pub(crate) fn split_body(request: Value, key: &str) -> Result<SplitBody> {
     match request {
         Value::Array(a) => Ok((None, a)),
         Value::Object(mut body) => {

@@ -138,14 +138,19 @@ pub fn parse_context<'a>(line: &'a str, known: &HashSet<&str>) -> Option<Row<'a>
 /// One piece of parsed search output.
 #[derive(Debug)]
 enum Piece<'a> {
-    /// Rows of one file, in order (a path that reappears later starts a new group).
-    File { path: &'a str, rows: Vec<Row<'a>> },
+    /// Rows of one file, in order (a path that reappears later starts a new group): their
+    /// indices in `Parsed::rows`. Rows live in one vector and per-row data (scores, keep flags)
+    /// in flat vectors beside it: a vector per file cost ~190 bytes a line where every line
+    /// names another file, three times a 10 MB output's size.
+    File { path: &'a str, rows: std::ops::Range<usize> },
     /// A line that is not a row (e.g. `Binary file x matches`), kept verbatim.
     Other(&'a str),
 }
 
 struct Parsed<'a> {
     pieces: Vec<Piece<'a>>,
+    /// Every row, in order.
+    rows: Vec<Row<'a>>,
     /// The input had context rows or `--` separators.
     context_mode: bool,
     /// The input used ripgrep's heading layout.
@@ -154,14 +159,26 @@ struct Parsed<'a> {
     matches: usize,
 }
 
-fn push_row<'a>(pieces: &mut Vec<Piece<'a>>, row: Row<'a>) {
-    if let Some(Piece::File { path, rows }) = pieces.last_mut() {
-        if *path == row.path {
-            rows.push(row);
-            return;
+impl<'a> Parsed<'a> {
+    fn push_row(&mut self, row: Row<'a>) {
+        let i = self.rows.len();
+        self.rows.push(row);
+        if let Some(Piece::File { path, rows }) = self.pieces.last_mut() {
+            if *path == row.path && rows.end == i {
+                rows.end = i + 1;
+                return;
+            }
+        }
+        self.pieces.push(Piece::File { path: row.path, rows: i..i + 1 });
+    }
+
+    /// The rows of piece `i` (none for other lines).
+    fn rows_of(&self, i: usize) -> &[Row<'a>] {
+        match self.pieces.get(i) {
+            Some(Piece::File { rows, .. }) => self.rows.get(rows.clone()).unwrap_or(&[]),
+            _ => &[],
         }
     }
-    pieces.push(Piece::File { path: row.path, rows: vec![row] });
 }
 
 fn parse(content: &str) -> Parsed<'_> {
@@ -172,7 +189,16 @@ fn parse(content: &str) -> Parsed<'_> {
             known.insert(r.path);
         }
     }
-    let mut p = Parsed { pieces: Vec::new(), context_mode: false, heading: false, other_lines: 0, matches: 0 };
+    // At most a row and a piece a line: sized once (growth by doubling holds the old and the new
+    // buffer at once, ~1.5x the final size at the peak).
+    let mut p = Parsed {
+        pieces: Vec::with_capacity(lines.len()),
+        rows: Vec::with_capacity(lines.len()),
+        context_mode: false,
+        heading: false,
+        other_lines: 0,
+        matches: 0,
+    };
     let mut heading: Option<&str> = None;
     for (i, l) in lines.iter().enumerate() {
         let s = strip_end(l);
@@ -183,12 +209,12 @@ fn parse(content: &str) -> Parsed<'_> {
         if let Some(h) = heading {
             if let Some((num, text)) = num_then(s, b':') {
                 p.matches += 1;
-                push_row(&mut p.pieces, Row { path: h, num, is_match: true, text });
+                p.push_row(Row { path: h, num, is_match: true, text });
                 continue;
             }
             if let Some((num, text)) = num_then(s, b'-') {
                 p.context_mode = true;
-                push_row(&mut p.pieces, Row { path: h, num, is_match: false, text });
+                p.push_row(Row { path: h, num, is_match: false, text });
                 continue;
             }
             heading = None;
@@ -198,10 +224,10 @@ fn parse(content: &str) -> Parsed<'_> {
         }
         if let Some(r) = parse_match(s) {
             p.matches += 1;
-            push_row(&mut p.pieces, r);
+            p.push_row(r);
         } else if let Some(r) = parse_context(s, &known) {
             p.context_mode = true;
-            push_row(&mut p.pieces, r);
+            p.push_row(r);
         } else if plausible_path(s)
             && lines.get(i + 1).is_some_and(|n| num_then(strip_end(n), b':').is_some() || num_then(strip_end(n), b'-').is_some())
         {
@@ -271,64 +297,50 @@ pub fn compress(content: &str, query: &str, config: &SearchConfig) -> TextCompre
     // Scores for every match row.
     let q = query_terms(query);
     let query_lower = query.to_lowercase();
-    let docs = parsed.pieces.iter().flat_map(|p| match p {
-        Piece::File { rows, .. } => rows.as_slice(),
-        Piece::Other(_) => &[],
-    });
-    let bm = Bm25::over_texts(&q, docs.filter(|r| r.is_match).map(|r| [r.text]));
+    let bm = Bm25::over_texts(&q, parsed.rows.iter().filter(|r| r.is_match).map(|r| [r.text]));
+    // The rows of a piece in the flat per-row vectors.
+    let span = |pi: usize| match parsed.pieces.get(pi) {
+        Some(Piece::File { rows, .. }) => rows.clone(),
+        _ => 0..0,
+    };
 
-    // keep[piece][row]
-    let mut keep: Vec<Vec<bool>> = parsed
-        .pieces
-        .iter()
-        .map(|p| match p {
-            Piece::File { rows, .. } => vec![total <= config.keep_all_below; rows.len()],
-            Piece::Other(_) => Vec::new(),
-        })
-        .collect();
+    // Per row: kept or not.
+    let mut keep: Vec<bool> = vec![total <= config.keep_all_below; parsed.rows.len()];
     let mut file_kept = vec![true; parsed.pieces.len()];
 
     if total > config.keep_all_below {
-        // Per-match scores, per file.
+        // Per-row scores (matches only), and each file's best.
         let mut di = 0;
-        let mut scores: Vec<Vec<f64>> = Vec::with_capacity(parsed.pieces.len());
-        let mut best: Vec<f64> = Vec::with_capacity(parsed.pieces.len());
-        for p in &parsed.pieces {
-            let mut s = Vec::new();
-            if let Piece::File { rows, .. } = p {
-                for r in rows {
-                    if r.is_match {
-                        let score = bm.score(di);
-                        di += 1;
-                        s.push(score + if has_error_word(r.text) { 1.5 } else { 0.0 });
-                    } else {
-                        s.push(f64::NEG_INFINITY);
-                    }
-                }
+        let mut scores: Vec<f64> = Vec::with_capacity(parsed.rows.len());
+        for r in &parsed.rows {
+            if r.is_match {
+                let score = bm.score(di);
+                di += 1;
+                scores.push(score + if has_error_word(r.text) { 1.5 } else { 0.0 });
+            } else {
+                scores.push(f64::NEG_INFINITY);
             }
-            best.push(s.iter().cloned().fold(0.0, f64::max));
-            scores.push(s);
         }
+        let best: Vec<f64> =
+            (0..parsed.pieces.len()).map(|pi| scores.get(span(pi)).unwrap_or(&[]).iter().cloned().fold(0.0, f64::max)).collect();
         // Files past the cap: keep those the query names, then the best scoring, then the
         // biggest; ties go to the earlier file.
         if files.len() > config.max_files {
-            let mut ranked = files.clone();
             let key = |i: &usize| {
                 let (named, count) = match parsed.pieces.get(*i) {
-                    Some(Piece::File { path, rows }) => (named_in(&query_lower, path), rows.iter().filter(|r| r.is_match).count()),
+                    Some(Piece::File { path, .. }) => (named_in(&query_lower, path), parsed.rows_of(*i).iter().filter(|r| r.is_match).count()),
                     _ => (false, 0),
                 };
                 (named, best.get(*i).copied().unwrap_or(0.0), count)
             };
             // Keys computed once per file, not once per comparison.
-            let keys: Vec<(bool, f64, usize)> = ranked.iter().map(key).collect();
-            let mut order: Vec<usize> = (0..ranked.len()).collect();
+            let keys: Vec<(bool, f64, usize)> = files.iter().map(key).collect();
+            let mut order: Vec<usize> = (0..files.len()).collect();
             order.sort_by(|&x, &y| {
                 let (ka, kb) = (&keys[x], &keys[y]);
-                let (a, b) = (ranked[x], ranked[y]);
-                kb.0.cmp(&ka.0).then(kb.1.total_cmp(&ka.1)).then(kb.2.cmp(&ka.2)).then(a.cmp(&b))
+                kb.0.cmp(&ka.0).then(kb.1.total_cmp(&ka.1)).then(kb.2.cmp(&ka.2)).then(files[x].cmp(&files[y]))
             });
-            let ranked: Vec<usize> = order.into_iter().map(|x| ranked[x]).collect();
+            let ranked: Vec<usize> = order.into_iter().map(|x| files[x]).collect();
             for &i in ranked.iter().skip(config.max_files) {
                 if let Some(k) = file_kept.get_mut(i) {
                     *k = false;
@@ -338,9 +350,10 @@ pub fn compress(content: &str, query: &str, config: &SearchConfig) -> TextCompre
         let kept_files = files.len().min(config.max_files).max(1);
         let per_file = (config.max_matches / kept_files).clamp(config.min_per_file.max(1), config.max_per_file.max(1));
         for &fi in &files {
-            let (Some(Piece::File { path, rows }), Some(s), Some(k)) = (parsed.pieces.get(fi), scores.get(fi), keep.get_mut(fi)) else {
+            let (Some(Piece::File { path, .. }), Some(s), Some(k)) = (parsed.pieces.get(fi), scores.get(span(fi)), keep.get_mut(span(fi))) else {
                 continue;
             };
+            let rows = parsed.rows_of(fi);
             if !file_kept.get(fi).copied().unwrap_or(false) {
                 continue;
             }
@@ -406,7 +419,8 @@ pub fn compress(content: &str, query: &str, config: &SearchConfig) -> TextCompre
     for (pi, p) in parsed.pieces.iter().enumerate() {
         match p {
             Piece::Other(l) => out.line(l),
-            Piece::File { path, rows } => {
+            Piece::File { path, rows: range } => {
+                let rows = parsed.rows.get(range.clone()).unwrap_or(&[]);
                 let n_matches = rows.iter().filter(|r| r.is_match).count();
                 if !file_kept.get(pi).copied().unwrap_or(true) {
                     dropped_files.push((path, n_matches));
@@ -418,7 +432,7 @@ pub fn compress(content: &str, query: &str, config: &SearchConfig) -> TextCompre
                 first_file = false;
                 out.s.push_str(path);
                 out.s.push_str(eol);
-                let k = keep.get(pi).map(Vec::as_slice).unwrap_or(&[]);
+                let k = keep.get(range.clone()).unwrap_or(&[]);
                 let mut prev: Option<u64> = None;
                 let mut omitted = 0;
                 for (r, &kk) in rows.iter().zip(k) {
