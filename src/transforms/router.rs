@@ -154,7 +154,7 @@ impl Transform for ContentRouter {
                     continue;
                 }
                 let query = ctx.query_for(conv, mi, tool_id.as_deref());
-                if let Some((new_text, labels)) = route(&text, &query, tool_name.as_deref(), ctx) {
+                if let Some((new_text, labels)) = route(&text, tokens as usize, &query, tool_name.as_deref(), ctx) {
                     if conv.messages[mi].set_block_text(bi, new_text) {
                         for label in labels {
                             ctx.note(label);
@@ -188,10 +188,11 @@ impl Pending {
 }
 
 /// Compresses one tool output; returns the new text and the labels for `transformsApplied`.
-fn route(text: &str, query: &str, tool: Option<&str>, ctx: &mut Context<'_>) -> Option<(String, Vec<String>)> {
+/// `tokens` is `text`'s token count (the caller has it).
+fn route(text: &str, tokens: usize, query: &str, tool: Option<&str>, ctx: &mut Context<'_>) -> Option<(String, Vec<String>)> {
     // JSON is parsed once: the parse that confirms it is the value SmartCrusher works on
     // (detection would otherwise read the whole text a second time to validate it).
-    let mut json = (ctx.config.smart_crusher.enabled && json_shaped(text)).then(|| smart_crusher::parse_json_output(text)).flatten();
+    let mut json = (ctx.config.smart_crusher.enabled && json_shaped(text)).then(|| smart_crusher::parse_json_output(text)).flatten().map(|v| (v, tokens));
     let detected = if json.is_some() { ContentType::Json } else { detect_content_type(text).content_type };
     let mut pending = Pending { allow: !ctx.lossless_only, originals: Vec::new() };
     // Mixed content first (prose with fenced blocks or JSON blocks): each part on its own.
@@ -208,7 +209,7 @@ fn route(text: &str, query: &str, tool: Option<&str>, ctx: &mut Context<'_>) -> 
 /// One output (or one prose part of a mixed one) by its detected type.
 fn route_whole(
     detected: ContentType,
-    json: Option<Value>,
+    json: Option<(Value, usize)>,
     text: &str,
     query: &str,
     tool: Option<&str>,
@@ -300,7 +301,8 @@ fn route_mixed(
 }
 
 /// SmartCrusher on `text`; `json` is its parsed value when the caller has it.
-fn crush_json(text: &str, json: Option<Value>, query: &str, tool: Option<&str>, ctx: &Context<'_>, pending: &mut Pending) -> Option<(String, String)> {
+/// `json`: the text already parsed, and its token count.
+fn crush_json(text: &str, json: Option<(Value, usize)>, query: &str, tool: Option<&str>, ctx: &Context<'_>, pending: &mut Pending) -> Option<(String, String)> {
     let cfg: &SmartCrusherConfig = &ctx.config.smart_crusher;
     let profile = ctx.profile(tool);
     let base = profile.and_then(|p| p.max_items).unwrap_or(cfg.max_items_after_crush) as f64;
@@ -308,7 +310,7 @@ fn crush_json(text: &str, json: Option<Value>, query: &str, tool: Option<&str>, 
     let max_items = ((base * bias).round() as usize).max(1);
     let mut params = CrushParams { config: cfg, max_items, query, allow_lossy: !ctx.lossless_only, counter: ctx.counter };
     let mut crushed = match json {
-        Some(value) => smart_crusher::crush_parsed(text, value, &params)?,
+        Some((value, tokens)) => smart_crusher::crush_counted(text, value, tokens, &params)?,
         None => smart_crusher::crush(text, &params)?,
     };
     // A lossy result always names its hash (SmartCrusher computes it for the markers).

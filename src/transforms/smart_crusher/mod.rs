@@ -70,11 +70,15 @@ pub fn crush(text: &str, p: &CrushParams<'_>) -> Option<Crushed> {
 
 /// `crush` of a text its caller has already parsed (`value` is `parse_json_output(text)`).
 pub fn crush_parsed(text: &str, value: Value, p: &CrushParams<'_>) -> Option<Crushed> {
+    crush_counted(text, value, p.counter.count(text), p)
+}
+
+/// `crush_parsed` of a text whose token count the caller has too (`tokens_before`).
+pub fn crush_counted(text: &str, value: Value, tokens_before: usize, p: &CrushParams<'_>) -> Option<Crushed> {
     let cfg = p.config;
     if !cfg.enabled {
         return None;
     }
-    let tokens_before = p.counter.count(text);
     if (tokens_before as u64) < cfg.min_tokens_to_crush {
         return None;
     }
