@@ -266,8 +266,12 @@ impl Headroom {
             .with("depth", depth as u64)
             .with("limit", limits.max_json_depth));
         }
-        serde_json::from_str(request)
-            .map_err(|e| Error::validation("invalid_json", format!("the request is not valid JSON: {e}")))
+        // Our parser first (no scratch copy of long strings); serde_json for what it declines.
+        match crate::json::parse(request) {
+            Some(v) => Ok(v),
+            None => serde_json::from_str(request)
+                .map_err(|e| Error::validation("invalid_json", format!("the request is not valid JSON: {e}"))),
+        }
     }
 
     /// Sets `estimatedCacheHit` against the previous request, warns when the same tools arrive

@@ -25,6 +25,7 @@ pub(crate) mod digest;
 pub mod engine;
 pub mod error;
 pub(crate) mod fasthash;
+pub(crate) mod json;
 pub mod message;
 #[cfg(feature = "ml")]
 pub mod ml;
