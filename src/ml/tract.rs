@@ -16,6 +16,14 @@ pub struct TractClassifier {
     output: usize,
 }
 
+/// The tract ONNX framework the loader uses: tract's, with the linear layers' int8 weights kept
+/// int8 in the plan (`int8_weight`).
+pub fn onnx() -> tract_onnx::Onnx {
+    let mut onnx = tract_onnx::onnx();
+    super::int8_weight::register(&mut onnx.op_register);
+    onnx
+}
+
 fn load_err(e: impl std::fmt::Display) -> Error {
     Error::config("invalid_model", format!("the ONNX model could not be loaded: {e}"))
 }
@@ -34,8 +42,11 @@ impl TractClassifier {
     pub fn load_cow(model: Cow<'_, [u8]>) -> Result<TractClassifier> {
         let proto = tract_onnx::pb::ModelProto::decode(&*model).map_err(load_err)?;
         drop(model);
-        let mut m = tract_onnx::onnx().model_for_proto_model(&proto).map_err(load_err)?;
+        let mut m = onnx().model_for_proto_model(&proto).map_err(load_err)?;
         drop(proto);
+        if std::env::var_os("HEADROOM_EXP_FOLD").is_none() {
+            super::int8_weight::keep_weights_int8(&mut m);
+        }
         let s = m.symbols.sym("S");
         let mut inputs = Vec::new();
         for (i, outlet) in m.input_outlets().map_err(load_err)?.to_vec().into_iter().enumerate() {
