@@ -360,3 +360,182 @@ impl TypedOp for GatheredWeight {
         Ok(tvec!(TypedFact::dt_shape(f32::datum_type(), shape)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ml::tract::TractClassifier;
+    use crate::ml::TokenClassifier;
+    use prost::Message;
+    use tract_onnx::pb::{self, tensor_proto::DataType};
+
+    // A two-layer token classifier small enough to check by hand: int8 embeddings [V, H] with
+    // one scale and zero point per row (axis 0), then two int8 linear layers, one with scales
+    // per output column (axis 1, zero points given), one per input row (axis 0, none given).
+    const V: usize = 5;
+    const H: usize = 3;
+    const F: usize = 4;
+    const EMB: [i8; V * H] = [1, -2, 3, 4, 5, -6, 7, -8, 9, -10, 11, 12, 127, -128, 0];
+    const EMB_SCALE: [f32; V] = [0.5, 0.25, 0.125, 1.5, 0.01];
+    const EMB_ZERO: [i8; V] = [0, 1, -1, 2, 0];
+    const W1: [i8; H * F] = [3, -1, 4, 1, -5, 9, 2, -6, 5, 3, -5, 8];
+    const W1_SCALE: [f32; F] = [0.1, 0.2, 0.3, 0.4];
+    const W1_ZERO: [i8; F] = [0, -1, 1, 0];
+    const W2: [i8; F * 2] = [2, -7, 1, 8, -2, 8, 1, -8];
+    const W2_SCALE: [f32; F] = [0.5, 0.05, 1.0, 2.0];
+
+    fn int8(name: &str, dims: &[usize], v: &[i8]) -> pb::TensorProto {
+        pb::TensorProto {
+            name: name.into(),
+            dims: dims.iter().map(|&d| d as i64).collect(),
+            data_type: DataType::Int8 as i32,
+            raw_data: v.iter().map(|&x| x as u8).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn float(name: &str, v: &[f32]) -> pb::TensorProto {
+        pb::TensorProto {
+            name: name.into(),
+            dims: vec![v.len() as i64],
+            data_type: DataType::Float as i32,
+            float_data: v.to_vec(),
+            ..Default::default()
+        }
+    }
+
+    fn node(op: &str, inputs: &[&str], output: &str, axis: Option<i64>) -> pb::NodeProto {
+        let attribute = axis
+            .map(|i| pb::AttributeProto {
+                name: "axis".into(),
+                r#type: pb::attribute_proto::AttributeType::Int as i32,
+                i,
+                ..Default::default()
+            })
+            .into_iter()
+            .collect();
+        pb::NodeProto {
+            op_type: op.into(),
+            name: output.into(),
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output: vec![output.into()],
+            attribute,
+            ..Default::default()
+        }
+    }
+
+    fn value(name: &str, elem: DataType, dims: &[Option<i64>]) -> pb::ValueInfoProto {
+        use pb::tensor_shape_proto::{dimension::Value, Dimension};
+        let dim = dims
+            .iter()
+            .map(|d| Dimension {
+                value: Some(match d {
+                    Some(v) => Value::DimValue(*v),
+                    None => Value::DimParam("S".into()),
+                }),
+                ..Default::default()
+            })
+            .collect();
+        pb::ValueInfoProto {
+            name: name.into(),
+            r#type: Some(pb::TypeProto {
+                value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
+                    elem_type: elem as i32,
+                    shape: Some(pb::TensorShapeProto { dim }),
+                })),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn model_bytes() -> Vec<u8> {
+        let graph = pb::GraphProto {
+            name: "g".into(),
+            node: vec![
+                node("DequantizeLinear", &["emb_q", "emb_s", "emb_z"], "emb", Some(0)),
+                node("Gather", &["emb", "input_ids"], "h", None),
+                node("DequantizeLinear", &["w1_q", "w1_s", "w1_z"], "w1", Some(1)),
+                node("MatMul", &["h", "w1"], "a", None),
+                node("DequantizeLinear", &["w2_q", "w2_s"], "w2", Some(0)),
+                node("MatMul", &["a", "w2"], "logits", None),
+            ],
+            initializer: vec![
+                int8("emb_q", &[V, H], &EMB),
+                float("emb_s", &EMB_SCALE),
+                int8("emb_z", &[V], &EMB_ZERO),
+                int8("w1_q", &[H, F], &W1),
+                float("w1_s", &W1_SCALE),
+                int8("w1_z", &[F], &W1_ZERO),
+                int8("w2_q", &[F, 2], &W2),
+                float("w2_s", &W2_SCALE),
+            ],
+            input: vec![value("input_ids", DataType::Int64, &[Some(1), None])],
+            output: vec![value("logits", DataType::Float, &[Some(1), None, Some(2)])],
+            ..Default::default()
+        };
+        pb::ModelProto {
+            ir_version: 8,
+            opset_import: vec![pb::OperatorSetIdProto { domain: String::new(), version: 17 }],
+            graph: Some(graph),
+            ..Default::default()
+        }
+        .encode_to_vec()
+    }
+
+    /// The model computed in plain f32 from the ONNX definitions.
+    fn reference(ids: &[usize]) -> Vec<[f32; 2]> {
+        let emb = |r: usize, j: usize| (EMB[r * H + j] as f32 - EMB_ZERO[r] as f32) * EMB_SCALE[r];
+        let w1 = |k: usize, j: usize| (W1[k * F + j] as f32 - W1_ZERO[j] as f32) * W1_SCALE[j];
+        let w2 = |k: usize, j: usize| W2[k * 2 + j] as f32 * W2_SCALE[k];
+        ids.iter()
+            .map(|&id| {
+                let a: Vec<f32> = (0..F).map(|j| (0..H).map(|k| emb(id, k) * w1(k, j)).sum()).collect();
+                [0, 1].map(|j| (0..F).map(|k| a[k] * w2(k, j)).sum())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn int8_weights_compute_what_dequantize_linear_does() -> crate::error::Result<()> {
+        let model = TractClassifier::load(&model_bytes())?;
+        let ids = [0usize, 4, 2, 3, 1, 4];
+        let got = model.logits(&ids.map(|i| i as i64))?;
+        let want = reference(&ids);
+        assert_eq!(got.len(), want.len());
+        for (g, w) in got.iter().zip(&want) {
+            for k in 0..2 {
+                assert!((g[k] - w[k]).abs() <= 1e-5 * w[k].abs().max(1.0), "{got:?} vs {want:?}");
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn the_plan_keeps_every_weight_int8() -> TractResult<()> {
+        let mut m = crate::ml::tract::onnx().model_for_read(&mut model_bytes().as_slice())?;
+        assert_eq!(keep_weights_int8(&mut m), 3);
+        let plan = m.into_optimized()?;
+        let count = |name: &str| plan.nodes().iter().filter(|n| n.op.name() == name).count();
+        assert_eq!((count("DequantizedWeight"), count("GatheredWeight")), (2, 1));
+        // No fp32 copy of a weight is left as a constant.
+        for n in plan.nodes() {
+            if let Some(c) = n.op_as::<tract_onnx::tract_core::ops::konst::Const>() {
+                assert!(c.val().datum_type() != f32::datum_type() || c.val().len() <= 1, "{n}");
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn an_id_out_of_the_table_is_an_error_not_a_panic() -> crate::error::Result<()> {
+        let model = TractClassifier::load(&model_bytes())?;
+        assert!(model.logits(&[1, V as i64]).is_err());
+        assert!(model.logits(&[-(V as i64) - 1]).is_err());
+        // A negative id counts from the end, as ONNX Gather does.
+        let last = model.logits(&[-1])?;
+        let want = reference(&[V - 1]);
+        assert!((last[0][0] - want[0][0]).abs() <= 1e-5 * want[0][0].abs().max(1.0));
+        Ok(())
+    }
+}
