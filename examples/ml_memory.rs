@@ -3,7 +3,11 @@
 //! Run with glibc's mmap threshold low, so that every large buffer is its own mapping and freeing
 //! it shows in RSS at once (wasm's linear memory never shrinks: there the peak is what stays):
 //!
-//! MALLOC_MMAP_THRESHOLD_=65536 cargo run --release --features ml --example ml_memory -- MODEL.onnx
+//! MALLOC_MMAP_THRESHOLD_=65536 cargo run --release --features ml --example ml_memory -- MODEL.onnx [--fold]
+//!
+//! The first stages go through tract step by step, keeping the weights int8 as the engine's
+//! loader does (`--fold`: as tract alone does, folding them to fp32); the last ones through the
+//! engine's loader.
 //!
 //! Each line also gives the live heap (bytes allocated and not freed, counted by this example's
 //! allocator) and its peak during the stage: what an allocator that never returns memory (wasm's)
@@ -85,7 +89,10 @@ impl Probe {
 }
 
 fn main() -> TractResult<()> {
-    let path = std::env::args().nth(1).unwrap_or_else(|| "models/default/model.onnx".into());
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // --fold: the raw stages without the engine's int8 lever (tract folds the weights to fp32).
+    let fold = args.iter().any(|a| a == "--fold");
+    let path = args.iter().find(|a| !a.starts_with("--")).cloned().unwrap_or_else(|| "models/default/model.onnx".into());
     let tok_path = std::path::Path::new(&path).with_file_name("tokenizer.json");
     let mut p = Probe::new();
     p.stage("start");
@@ -98,7 +105,7 @@ fn main() -> TractResult<()> {
     p.stage("inference model built");
     drop(proto);
     p.stage("protobuf dropped");
-    if std::env::var_os("HEADROOM_EXP_FOLD").is_none() {
+    if !fold {
         headroom::ml::int8_weight::keep_weights_int8(&mut m);
     }
     let s = m.symbols.sym("S");

@@ -1,18 +1,21 @@
-//! Linear-layer weights kept int8 in the loaded plan (tract backend).
+//! Weights kept int8 in the loaded plan (tract backend).
 //!
-//! A weight-only int8 model stores each linear layer as `DequantizeLinear(int8 constant, scale,
-//! zero point)` feeding a `MatMul`. tract folds that into an fp32 constant while typing the
-//! graph, so the plan holds every weight at four times its stored size, and the load's peak
-//! holds some twice (the int8 source and the fp32 result; old and new graphs during the passes).
-//! In wasm the linear memory never shrinks, so that peak is what the instance keeps.
+//! A weight-only int8 model stores each weight as `DequantizeLinear(int8 constant, scale, zero
+//! point)`. tract folds the linear layers' ones into fp32 constants while typing the graph, so the
+//! plan holds them at four times their stored size and the load's peak holds some twice (int8
+//! source and fp32 result; old and new graphs during the passes); the word embeddings stay int8,
+//! but the plan casts the whole table to fp32 on every run to gather a few rows from it. In wasm
+//! the linear memory never shrinks, so those peaks are what the instance keeps.
 //!
-//! Here such a `DequantizeLinear` becomes [`DequantizedWeight`], an op with no inputs that holds
-//! the int8 tensor and produces the fp32 weight when the plan evaluates it. tract's
-//! memory-ordered plan evaluates a source node only when the node it feeds is next in line, and
-//! frees a value after its last consumer, so one layer's fp32 weight is alive at a time. The
-//! cost is dequantizing and packing each weight on every run instead of once at load. A
-//! `DequantizeLinear` feeding anything else (the word embeddings' `Gather`, which tract already
-//! keeps int8) goes through tract's own translation, unchanged.
+//! Here a `DequantizeLinear` of a constant read only by matmuls or as a `Gather`'s data becomes
+//! [`DequantizedWeight`], an op with no inputs that holds the int8 tensor and writes the fp32
+//! weight when the plan evaluates it. tract's memory-ordered plan starts a node with no inputs
+//! only when the node it feeds is next, and frees a value after its last reader, so one layer's
+//! fp32 weight is alive at a time. A `Gather` on its first axis becomes [`GatheredWeight`], which
+//! dequantizes only the rows it picks. The cost is dequantizing and packing each linear weight on
+//! every run instead of once at load (benches/results/ml_memory.md: net, no slower, since the
+//! per-run cast of the embedding table goes away). Any other `DequantizeLinear` goes through
+//! tract's own translation, unchanged.
 
 use std::sync::{Arc, OnceLock};
 use tract_onnx::model::{OnnxOpRegister, ParsingContext};

@@ -1,6 +1,7 @@
 //! The tract backend: runs on every target (wasm32 with SIMD included). The model is optimised
 //! once at load for a symbolic sequence length, so any window length up to the model's
-//! positions runs without re-planning.
+//! positions runs without re-planning. Weight-only int8 models keep their weights int8 in the
+//! plan (`int8_weight`).
 
 use super::{Input, TokenClassifier};
 use crate::error::{Error, Result};
@@ -44,9 +45,8 @@ impl TractClassifier {
         drop(model);
         let mut m = onnx().model_for_proto_model(&proto).map_err(load_err)?;
         drop(proto);
-        if std::env::var_os("HEADROOM_EXP_FOLD").is_none() {
-            super::int8_weight::keep_weights_int8(&mut m);
-        }
+        // Before typing, which would fold the weights to fp32 constants.
+        super::int8_weight::keep_weights_int8(&mut m);
         let s = m.symbols.sym("S");
         let mut inputs = Vec::new();
         for (i, outlet) in m.input_outlets().map_err(load_err)?.to_vec().into_iter().enumerate() {
