@@ -372,9 +372,9 @@ mod tests {
     use prost::Message;
     use tract_onnx::pb::{self, tensor_proto::DataType};
 
-    // A two-layer token classifier small enough to check by hand: int8 embeddings [V, H] with
-    // one scale and zero point per row (axis 0), then two int8 linear layers, one with scales
-    // per output column (axis 1, zero points given), one per input row (axis 0, none given).
+    // A token classifier small enough to check by hand: int8 embeddings [V, H] with one scale
+    // and zero point per row (axis 0), then three int8 linear layers: scales per output column
+    // (axis 1, zero points given), per input row (axis 0, none given), one for the whole tensor.
     const V: usize = 5;
     const H: usize = 3;
     const F: usize = 4;
@@ -386,6 +386,9 @@ mod tests {
     const W1_ZERO: [i8; F] = [0, -1, 1, 0];
     const W2: [i8; F * 2] = [2, -7, 1, 8, -2, 8, 1, -8];
     const W2_SCALE: [f32; F] = [0.5, 0.05, 1.0, 2.0];
+    const W3: [i8; 4] = [5, -3, 2, 7];
+    const W3_SCALE: f32 = 0.75;
+    const W3_ZERO: i8 = 1;
 
     fn int8(name: &str, dims: &[usize], v: &[i8]) -> pb::TensorProto {
         pb::TensorProto {
@@ -461,7 +464,9 @@ mod tests {
                 node("DequantizeLinear", &["w1_q", "w1_s", "w1_z"], "w1", Some(1)),
                 node("MatMul", &["h", "w1"], "a", None),
                 node("DequantizeLinear", &["w2_q", "w2_s"], "w2", Some(0)),
-                node("MatMul", &["a", "w2"], "logits", None),
+                node("MatMul", &["a", "w2"], "b", None),
+                node("DequantizeLinear", &["w3_q", "w3_s", "w3_z"], "w3", None),
+                node("MatMul", &["b", "w3"], "logits", None),
             ],
             initializer: vec![
                 int8("emb_q", &[V, H], &EMB),
@@ -472,6 +477,9 @@ mod tests {
                 int8("w1_z", &[F], &W1_ZERO),
                 int8("w2_q", &[F, 2], &W2),
                 float("w2_s", &W2_SCALE),
+                int8("w3_q", &[2, 2], &W3),
+                pb::TensorProto { dims: vec![], ..float("w3_s", &[W3_SCALE]) },
+                int8("w3_z", &[], &[W3_ZERO]),
             ],
             input: vec![value("input_ids", DataType::Int64, &[Some(1), None])],
             output: vec![value("logits", DataType::Float, &[Some(1), None, Some(2)])],
@@ -491,10 +499,12 @@ mod tests {
         let emb = |r: usize, j: usize| (EMB[r * H + j] as f32 - EMB_ZERO[r] as f32) * EMB_SCALE[r];
         let w1 = |k: usize, j: usize| (W1[k * F + j] as f32 - W1_ZERO[j] as f32) * W1_SCALE[j];
         let w2 = |k: usize, j: usize| W2[k * 2 + j] as f32 * W2_SCALE[k];
+        let w3 = |k: usize, j: usize| (W3[k * 2 + j] as f32 - W3_ZERO as f32) * W3_SCALE;
         ids.iter()
             .map(|&id| {
                 let a: Vec<f32> = (0..F).map(|j| (0..H).map(|k| emb(id, k) * w1(k, j)).sum()).collect();
-                [0, 1].map(|j| (0..F).map(|k| a[k] * w2(k, j)).sum())
+                let b: [f32; 2] = [0, 1].map(|j| (0..F).map(|k| a[k] * w2(k, j)).sum());
+                [0, 1].map(|j| (0..2).map(|k| b[k] * w3(k, j)).sum())
             })
             .collect()
     }
@@ -517,10 +527,10 @@ mod tests {
     #[test]
     fn the_plan_keeps_every_weight_int8() -> TractResult<()> {
         let mut m = crate::ml::tract::onnx().model_for_read(&mut model_bytes().as_slice())?;
-        assert_eq!(keep_weights_int8(&mut m), 3);
+        assert_eq!(keep_weights_int8(&mut m), 4);
         let plan = m.into_optimized()?;
         let count = |name: &str| plan.nodes().iter().filter(|n| n.op.name() == name).count();
-        assert_eq!((count("DequantizedWeight"), count("GatheredWeight")), (2, 1));
+        assert_eq!((count("DequantizedWeight"), count("GatheredWeight")), (3, 1));
         // No fp32 copy of a weight is left as a constant.
         for n in plan.nodes() {
             if let Some(c) = n.op_as::<tract_onnx::tract_core::ops::konst::Const>() {
