@@ -75,9 +75,12 @@ async function tokenizerText(tokenizer, onProgress) {
   throw new ConfigurationError('tokenizerJson must be a JSON string, an object or a URL', { code: 'invalid_tokenizer' });
 }
 
-/** The model shipped in the package (models/default), if the package carries one. */
-const DEFAULT_MODEL = new URL('../models/default/model.onnx', import.meta.url);
-const DEFAULT_TOKENIZER = new URL('../models/default/tokenizer.json', import.meta.url);
+/**
+ * The model shipped in the package (models/default), if the package carries one. Resolved when
+ * asked for, not at import: in a bundled Worker `import.meta.url` is no base URL, and throwing
+ * at import would keep the whole entry from loading.
+ */
+const defaultFile = (name) => new URL(`../models/default/${name}`, import.meta.url);
 
 export class LLMLinguaCompressor {
   #id;
@@ -94,9 +97,14 @@ export class LLMLinguaCompressor {
    */
   static async load(model, tokenizerJson, options = {}) {
     const onProgress = typeof options.onProgress === 'function' ? options.onProgress : undefined;
-    if (model === undefined && tokenizerJson === undefined) {
-      model = DEFAULT_MODEL;
-      tokenizerJson = DEFAULT_TOKENIZER;
+    const isDefault = model === undefined && tokenizerJson === undefined;
+    if (isDefault) {
+      try {
+        model = defaultFile('model.onnx');
+        tokenizerJson = defaultFile('tokenizer.json');
+      } catch (err) {
+        throw new ConfigurationError(`the default model cannot be located here (${err.message}); pass the model's bytes and its tokenizerJson`, { code: 'model_unavailable', cause: err });
+      }
     } else if (model === undefined || tokenizerJson === undefined) {
       throw new ConfigurationError('pass both a model and its tokenizerJson, or neither for the default model', {
         code: 'invalid_model',
@@ -107,7 +115,7 @@ export class LLMLinguaCompressor {
       [bytes, tok] = await Promise.all([modelBytes(model, onProgress), tokenizerText(tokenizerJson, onProgress)]);
     } catch (err) {
       if (err instanceof ConfigurationError) throw err;
-      const which = model === DEFAULT_MODEL ? 'the default model (models/default) is not in this package: ' : '';
+      const which = isDefault ? 'the default model (models/default) is not in this package: ' : '';
       throw new ConfigurationError(`${which}could not read the model: ${err.message}`, { code: 'model_unavailable', cause: err });
     }
     const id = call(() => glue.mlLoadModel(bytes, tok));

@@ -7,6 +7,7 @@
 //! classifier with its `tokenizer.json`. Both are runtime inputs (bytes and a string): nothing is
 //! embedded in the engine, so the core wasm module stays small.
 
+pub mod int8_weight;
 pub mod llmlingua;
 pub mod tract;
 pub mod transform;

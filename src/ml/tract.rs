@@ -1,6 +1,7 @@
 //! The tract backend: runs on every target (wasm32 with SIMD included). The model is optimised
 //! once at load for a symbolic sequence length, so any window length up to the model's
-//! positions runs without re-planning.
+//! positions runs without re-planning. Weight-only int8 models keep their weights int8 in the
+//! plan (`int8_weight`).
 
 use super::{Input, TokenClassifier};
 use crate::error::{Error, Result};
@@ -14,6 +15,14 @@ pub struct TractClassifier {
     inputs: Vec<Input>,
     /// Index of the `logits` output (the first output when none has that name).
     output: usize,
+}
+
+/// The tract ONNX framework the loader uses: tract's, with the linear layers' int8 weights kept
+/// int8 in the plan (`int8_weight`).
+pub fn onnx() -> tract_onnx::Onnx {
+    let mut onnx = tract_onnx::onnx();
+    super::int8_weight::register(&mut onnx.op_register);
+    onnx
 }
 
 fn load_err(e: impl std::fmt::Display) -> Error {
@@ -34,8 +43,10 @@ impl TractClassifier {
     pub fn load_cow(model: Cow<'_, [u8]>) -> Result<TractClassifier> {
         let proto = tract_onnx::pb::ModelProto::decode(&*model).map_err(load_err)?;
         drop(model);
-        let mut m = tract_onnx::onnx().model_for_proto_model(&proto).map_err(load_err)?;
+        let mut m = onnx().model_for_proto_model(&proto).map_err(load_err)?;
         drop(proto);
+        // Before typing, which would fold the weights to fp32 constants.
+        super::int8_weight::keep_weights_int8(&mut m);
         let s = m.symbols.sym("S");
         let mut inputs = Vec::new();
         for (i, outlet) in m.input_outlets().map_err(load_err)?.to_vec().into_iter().enumerate() {
