@@ -161,6 +161,7 @@ impl Parser<'_> {
         let mut j = start;
         let mut escaped = false;
         loop {
+            j = plain_run_end(self.s, j);
             match *self.s.get(j)? {
                 b'"' => break,
                 b'\\' => {
@@ -227,6 +228,32 @@ impl Parser<'_> {
         }
         Some(out)
     }
+}
+
+/// The first index from `i` whose byte is a quote, a backslash or a control character (or the
+/// end): 8 bytes at a time while none of them is (long strings are most of a large request).
+fn plain_run_end(s: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Whether any byte of `x` is zero (exact as a yes/no answer).
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH != 0;
+    while let Some(chunk) = s.get(i..i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(w);
+        // Bytes below 0x20 are those whose top three bits are all clear.
+        if has_zero(x ^ (ONES * u64::from(b'"'))) || has_zero(x ^ (ONES * u64::from(b'\\'))) || has_zero(x & (ONES * 0xE0)) {
+            break;
+        }
+        i += 8;
+    }
+    while let Some(&b) = s.get(i) {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            break;
+        }
+        i += 1;
+    }
+    i
 }
 
 fn hex4(b: &[u8]) -> Option<u32> {
