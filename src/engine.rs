@@ -371,7 +371,6 @@ impl Headroom {
                 }
             }
             let sw = Stopwatch::start();
-            let counted_before = if t.may_add_tokens() { Some(counter.count_conversation(&work) as u64) } else { None };
             let snapshot = work.clone();
             let (nw, nm, nt) = (ctx.warnings.len(), ctx.markers.len(), ctx.tools_to_add.len());
             ctx.notes.clear();
@@ -379,6 +378,13 @@ impl Headroom {
                 Ok(true) => {
                     applied.push(t.name().to_string());
                     applied.append(&mut ctx.notes);
+                    // Tokens it added on purpose are allowed. Counted only when it changed
+                    // something (the snapshot is the conversation before it): each count of a
+                    // large request hashes all of its long texts for the memo.
+                    if t.may_add_tokens() {
+                        let before = counter.count_conversation(&snapshot) as u64;
+                        allowed_extra += (counter.count_conversation(&work) as u64).saturating_sub(before);
+                    }
                 }
                 Ok(false) => {}
                 Err(e) => {
@@ -388,9 +394,6 @@ impl Headroom {
                     ctx.tools_to_add.truncate(nt);
                     ctx.warnings.push(format!("{} failed and left its content unchanged: {e}", t.name()));
                 }
-            }
-            if let Some(b) = counted_before {
-                allowed_extra += (counter.count_conversation(&work) as u64).saturating_sub(b);
             }
             timing.insert(t.name().to_string(), sw.elapsed_ms());
         }
