@@ -73,51 +73,52 @@ impl Parser<'_> {
         })
     }
 
+    /// After a member or an element: `Some(true)` at the closing `close` (consumed), `Some(false)`
+    /// after a comma (consumed), `None` otherwise.
+    fn closes(&mut self, close: u8) -> Option<bool> {
+        self.ws();
+        let b = *self.s.get(self.i)?;
+        self.i += 1;
+        match b {
+            b',' => Some(false),
+            _ if b == close => Some(true),
+            _ => None,
+        }
+    }
+
     fn object(&mut self, depth: usize) -> Option<Value> {
         let mut map = Map::new();
         self.ws();
-        if self.eat(b'}').is_some() {
-            return Some(Value::Object(map));
-        }
-        loop {
-            self.ws();
-            self.eat(b'"')?;
-            let key = self.string()?;
-            self.ws();
-            self.eat(b':')?;
-            let v = self.value(depth)?;
-            // As serde_json: a repeated key keeps its first position and its last value.
-            map.insert(key, v);
-            self.ws();
-            match *self.s.get(self.i)? {
-                b',' => self.i += 1,
-                b'}' => {
-                    self.i += 1;
-                    return Some(Value::Object(map));
+        if self.eat(b'}').is_none() {
+            loop {
+                self.ws();
+                self.eat(b'"')?;
+                let key = self.string()?;
+                self.ws();
+                self.eat(b':')?;
+                let v = self.value(depth)?;
+                // As serde_json: a repeated key keeps its first position and its last value.
+                map.insert(key, v);
+                if self.closes(b'}')? {
+                    break;
                 }
-                _ => return None,
             }
         }
+        Some(Value::Object(map))
     }
 
     fn array(&mut self, depth: usize) -> Option<Value> {
         let mut items = Vec::new();
         self.ws();
-        if self.eat(b']').is_some() {
-            return Some(Value::Array(items));
-        }
-        loop {
-            items.push(self.value(depth)?);
-            self.ws();
-            match *self.s.get(self.i)? {
-                b',' => self.i += 1,
-                b']' => {
-                    self.i += 1;
-                    return Some(Value::Array(items));
+        if self.eat(b']').is_none() {
+            loop {
+                items.push(self.value(depth)?);
+                if self.closes(b']')? {
+                    break;
                 }
-                _ => return None,
             }
         }
+        Some(Value::Array(items))
     }
 
     /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, converted by serde_json itself (numbers

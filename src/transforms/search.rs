@@ -141,7 +141,7 @@ enum Piece<'a> {
     /// Rows of one file, in order (a path that reappears later starts a new group): their
     /// indices in `Parsed::rows`. Rows live in one vector and per-row data (scores, keep flags)
     /// in flat vectors beside it: three vectors per file cost ~190 bytes a line where every line
-    /// names another file (tests/memory.rs's 10 MB grep output peaked at 3.55x its size, now 2.6x).
+    /// names another file (tests/memory.rs's 10 MB grep output peaked at 3.55x its size, 2.6x without them).
     File { path: &'a str, rows: std::ops::Range<usize> },
     /// A line that is not a row (e.g. `Binary file x matches`), kept verbatim.
     Other(&'a str),
@@ -172,12 +172,18 @@ impl<'a> Parsed<'a> {
         self.pieces.push(Piece::File { path: row.path, rows: i..i + 1 });
     }
 
-    /// The rows of piece `i` (none for other lines).
-    fn rows_of(&self, i: usize) -> &[Row<'a>] {
+    /// The indices of piece `i`'s rows in `rows` and the flat per-row vectors (none for other
+    /// lines).
+    fn span(&self, i: usize) -> std::ops::Range<usize> {
         match self.pieces.get(i) {
-            Some(Piece::File { rows, .. }) => self.rows.get(rows.clone()).unwrap_or(&[]),
-            _ => &[],
+            Some(Piece::File { rows, .. }) => rows.clone(),
+            _ => 0..0,
         }
+    }
+
+    /// The rows of piece `i`.
+    fn rows_of(&self, i: usize) -> &[Row<'a>] {
+        self.rows.get(self.span(i)).unwrap_or(&[])
     }
 }
 
@@ -298,11 +304,7 @@ pub fn compress(content: &str, query: &str, config: &SearchConfig) -> TextCompre
     let q = query_terms(query);
     let query_lower = query.to_lowercase();
     let bm = Bm25::over_texts(&q, parsed.rows.iter().filter(|r| r.is_match).map(|r| [r.text]));
-    // The rows of a piece in the flat per-row vectors.
-    let span = |pi: usize| match parsed.pieces.get(pi) {
-        Some(Piece::File { rows, .. }) => rows.clone(),
-        _ => 0..0,
-    };
+    let span = |pi: usize| parsed.span(pi);
 
     // Per row: kept or not.
     let mut keep: Vec<bool> = vec![total <= config.keep_all_below; parsed.rows.len()];

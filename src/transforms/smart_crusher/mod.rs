@@ -65,15 +65,12 @@ pub fn crush(text: &str, p: &CrushParams<'_>) -> Option<Crushed> {
     if !p.config.enabled {
         return None;
     }
-    crush_parsed(text, parse_json_output(text)?, p)
-}
-
-/// `crush` of a text its caller has already parsed (`value` is `parse_json_output(text)`).
-pub fn crush_parsed(text: &str, value: Value, p: &CrushParams<'_>) -> Option<Crushed> {
+    let value = parse_json_output(text)?;
     crush_counted(text, value, p.counter.count(text), p)
 }
 
-/// `crush_parsed` of a text whose token count the caller has too (`tokens_before`).
+/// `crush` of a text its caller has already parsed (`value` is `parse_json_output(text)`) and
+/// counted (`tokens_before`).
 pub fn crush_counted(text: &str, value: Value, tokens_before: usize, p: &CrushParams<'_>) -> Option<Crushed> {
     let cfg = p.config;
     if !cfg.enabled {
