@@ -438,8 +438,9 @@ pub enum Granularity {
     /// Each word by its own probability.
     #[default]
     Word,
-    /// Each word by its segment's probability (the mean over the segment's tokens), so segments
-    /// are kept or dropped whole, best first; the segment at the threshold keeps its best words.
+    /// Each word by its segment's worth: the mean keep probability over the segment's tokens,
+    /// raised by the share of them kept anyway (digits, force tokens), so segments are kept or
+    /// dropped whole, best first; the segment at the threshold keeps its best words.
     /// Words that must be kept (digits, force tokens, markers) stay even in dropped segments.
     Segment,
 }
