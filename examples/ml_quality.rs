@@ -145,6 +145,10 @@ fn main() {
             let seg = CompressOptions { target_tokens: Some(text_tokens), granularity: Granularity::Segment, ..Default::default() };
             let r = compress(&model, text, &seg, counter).expect("ml compress");
             variants.insert(format!("segsize@{rate}"), variant(counter, text, &r.compressed, 0.0, r.warnings.len()));
+            // The same without digit reservation (TextCompressor reserves none), at its size.
+            let seg = CompressOptions { force_reserve_digit: false, ..seg };
+            let r = compress(&model, text, &seg, counter).expect("ml compress");
+            variants.insert(format!("segfree@{rate}"), variant(counter, text, &r.compressed, 0.0, r.warnings.len()));
         }
         let row = json!({"id": rec["id"], "source": rec["source"], "text": text, "original_tokens": original_tokens, "variants": variants});
         writeln!(out, "{row}").expect("write");
