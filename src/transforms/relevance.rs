@@ -351,7 +351,7 @@ pub fn has_error_word(text: &str) -> bool {
         }
         // Most words cannot be one: their first letter starts no error word (dates, ids, "ok").
         let first = word.first().map_or(0, u8::to_ascii_lowercase);
-        if !ERROR_FIRST[first as usize] && !(prev_timed && first == b'o') {
+        if !(ERROR_FIRST[first as usize] || prev_timed && first == b'o') {
             prev_timed = false;
             continue;
         }
