@@ -78,10 +78,3 @@ pub fn ml_logits(input_ids: Vec<i64>) -> Result<Vec<f32>, JsValue> {
     let logits = model.logits(&input_ids).map_err(to_js)?;
     Ok(logits.into_iter().flatten().collect())
 }
-
-/// EXPERIMENT (not to ship): which GEMM kernel variant the next model load picks.
-#[cfg(target_feature = "simd128")]
-#[wasm_bindgen(js_name = mlGemmVariant)]
-pub fn ml_gemm_variant(v: u32) {
-    crate::ml::wasm_gemm::select(v);
-}
