@@ -154,6 +154,7 @@ fn fused_bias_activation_and_scale_match_a_plain_loop() {
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod wasm_simd {
     use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test as test;
     use headroom::ml::wasm_gemm::{kernel_f32_8x8, GEMV_KERNEL, KERNEL, UNSUPPORTED};
     use tract_onnx::tract_core::tract_linalg::mmm::{FusedKerSpec as K, MatMatMulKer, OutputStoreKer, RoundingPolicy};
     use tract_onnx::tract_core::tract_linalg::Scaler;
