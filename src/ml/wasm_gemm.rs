@@ -1,13 +1,15 @@
 //! The f32 matrix-multiply kernel tract runs in the wasm SIMD build of the `ml` feature.
 //!
-//! tract 0.23.9 runs every f32 GEMM in wasm on its 8x8 kernel, whose 16 v128 accumulators
-//! alone outnumber the SIMD registers V8's TurboFan allocates on x86-64 (xmm0-14), so it keeps
-//! some of them on the stack and reloads and stores them on every k step; that kernel was ~80%
-//! of a 512-token window (benches/results/ml_profile.md). This one computes the same 8x8 tile,
-//! from the same packed panels, in two passes of four rows: a pass holds 8 accumulators, the
-//! two B vectors, one A vector and its lane broadcasts, which fits in registers. The B panel of
-//! a tile (k x 8 floats) is read twice, from cache. The arithmetic is tract's own (a multiply,
-//! then an add, in k order), so its results are bit for bit those of tract's kernel.
+//! tract 0.23.9 runs every f32 GEMM in wasm on its 8x8 kernel: 16 v128 accumulators, plus the B
+//! vectors and A broadcasts of a k step, more vectors than x86-64's 16 SIMD registers, so V8
+//! cannot keep them all in registers through the loop. This kernel computes the same 8x8 tile,
+//! from the same packed panels, in two passes of four rows: a pass holds 8 accumulators, two B
+//! vectors, one A vector and its lane broadcasts (13 vectors). The B panel of a tile (k x 8
+//! floats) is read twice, from cache. Measured on the classifier's 512-token window
+//! (benches/results/ml_profile.md): 1.4-1.5x faster than tract's 8x8 in Node; of the tile shapes
+//! tried there, those made of 4-row passes (4x8, 8x8, 16x8) ran alike and fastest, and tract's
+//! 8x8 and 4x16 (16 accumulators each) slowest. The arithmetic is tract's own (a multiply, then
+//! an add, in k order), so the logits are bit for bit those of tract's kernel.
 //!
 //! It plugs into tract through tract-linalg's public registries, without patching tract:
 //! - `MmmRoutine`s make the kernel, and a copy of tract's 8x1 matrix-vector kernel under our
@@ -198,8 +200,8 @@ unsafe fn kernel(specs: &[FusedKerSpec<f32>]) -> isize {
 /// panel (8 floats per step), `b` at B's (two vectors per step). Not inlined, so that V8
 /// allocates registers for this loop alone: the 8 accumulators are loaded once, stay in
 /// registers for all `k` steps and are stored once. A's four values of a step are read as one
-/// vector and broadcast lane by lane with a shuffle (measured a little faster than four
-/// `v128.load32_splat`); unrolling the loop made it slower.
+/// vector and broadcast lane by lane with a shuffle (measured alike or a little faster than four
+/// `v128.load32_splat`); unrolling the loop by 2 or 4 made it slower.
 #[inline(never)]
 unsafe fn add_mat_mul_rows(acc: &mut [[v128; NV]; PASS], k: usize, mut a: *const f32, mut b: *const v128) {
     let mut c = *acc;
