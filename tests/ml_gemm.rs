@@ -4,6 +4,7 @@
 // in the wasm SIMD build (`ml` + `+simd128`) it also holds src/ml/wasm_gemm.rs's kernel to each
 // fused op of tract's kernel interface and checks that dispatch picks it.
 #![cfg(feature = "ml")]
+#![allow(clippy::unwrap_used)]
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::einsum::EinSum;
