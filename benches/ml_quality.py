@@ -9,7 +9,8 @@ forward pass, models/train/label.py):
 
 in nats per teacher token of x, where P(c) = "Compressed text:\\n" + c + "\\n\\nFull text:\\n"
 and x is tokenized on its own (so every condition scores the same tokens, truncated at 511).
-`mlsize` is the ML compressor held to exactly TextCompressor's output size (TextCompressor keeps
+`seg`/`segsize` are the same with `granularity: "segment"` (lines and sentences ranked by the
+model's mean keep probability). `mlsize` is the ML compressor held to exactly TextCompressor's output size (TextCompressor keeps
 whole blocks, so it rarely lands on the rate): ml vs random and mlsize vs text are the
 like-for-like comparisons. Two references bracket it: `none` (c = "", what the teacher predicts with no hint) and `full`
 (c = x, a verbatim copy). "Gap closed" = (NLL_none - NLL_c) / (NLL_none - NLL_full): the share
@@ -34,7 +35,7 @@ from label import load_teacher, make_forward, teacher_tokenizer  # noqa: E402
 MAX_X = 511
 BUCKETS = (256, 384, 512, 640, 768, 896, 1024, 1152)
 PRE, MID = "Compressed text:\n", "\n\nFull text:\n"
-METHODS = ("ml", "random", "text", "mlsize")
+METHODS = ("ml", "random", "text", "mlsize", "seg", "segsize")
 RATES = ("0.5", "0.33")
 
 
@@ -154,7 +155,7 @@ def main():
                 "texts_with_warning": int(sum(1 for x in v if x["warnings"])),
                 "digit_words": dw, "digit_words_kept": dk,
             }
-        for mine, other in (("ml", "random"), ("mlsize", "text")):
+        for mine, other in (("ml", "random"), ("mlsize", "text"), ("seg", "random"), ("segsize", "text")):
             a = [nll(t, f"{mine}@{rate}") for t in ids]
             b = [nll(t, f"{other}@{rate}") for t in ids]
             d, lo, hi = paired_ci(a, b)

@@ -11,7 +11,7 @@
 //! IN.jsonl: one `{"id", "source", "text"}` per line. OUT.jsonl: one line per text with every
 //! variant's text, token count and digit-bearing words kept.
 
-use headroom::ml::llmlingua::{compress, CompressOptions};
+use headroom::ml::llmlingua::{compress, CompressOptions, Granularity};
 use headroom::ml::{Device, MlModel, TokenClassifier};
 use headroom::transforms::text::{compress as text_compress, TextConfig};
 use headroom::{Encoding, Result, TokenCounter};
@@ -137,6 +137,14 @@ fn main() {
             let opts = CompressOptions { target_tokens: Some(text_tokens), ..Default::default() };
             let r = compress(&model, text, &opts, counter).expect("ml compress");
             variants.insert(format!("mlsize@{rate}"), variant(counter, text, &r.compressed, 0.0, r.warnings.len()));
+            // Segment granularity (whole lines and sentences ranked by the model), at the rate
+            // and at TextCompressor's size.
+            let seg = CompressOptions { rate: Some(rate), granularity: Granularity::Segment, ..Default::default() };
+            let r = compress(&model, text, &seg, counter).expect("ml compress");
+            variants.insert(format!("seg@{rate}"), variant(counter, text, &r.compressed, 0.0, r.warnings.len()));
+            let seg = CompressOptions { target_tokens: Some(text_tokens), granularity: Granularity::Segment, ..Default::default() };
+            let r = compress(&model, text, &seg, counter).expect("ml compress");
+            variants.insert(format!("segsize@{rate}"), variant(counter, text, &r.compressed, 0.0, r.warnings.len()));
         }
         let row = json!({"id": rec["id"], "source": rec["source"], "text": text, "original_tokens": original_tokens, "variants": variants});
         writeln!(out, "{row}").expect("write");

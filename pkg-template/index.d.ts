@@ -205,6 +205,9 @@ export interface LLMLinguaConfig {
   device?: 'auto' | 'cpu' | 'cuda';
   /** Blocks under this many tokens pass through. Default 100. */
   minTokens?: number;
+  /** What is ranked: single words ("word", default) or whole lines and sentences by their
+   * tokens' mean keep probability ("segment"; words with digits and force tokens still stay). */
+  granularity?: 'word' | 'segment';
 }
 
 /** Per-request options. */

@@ -431,6 +431,20 @@ impl Config {
     }
 }
 
+/// What the ML compressor ranks (`llmlingua.granularity`, and the JS `compress` option).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Granularity {
+    /// Each word by its own probability.
+    #[default]
+    Word,
+    /// Each word by its segment's worth: the mean keep probability over the segment's tokens,
+    /// raised by the share of them kept anyway (digits, force tokens), so segments are kept or
+    /// dropped whole, best first; the segment at the threshold keeps its best words.
+    /// Words that must be kept (digits, force tokens, markers) stay even in dropped segments.
+    Segment,
+}
+
 /// Where the ML compressor's model runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -466,6 +480,8 @@ pub struct LlmlinguaConfig {
     pub device: MlDevice,
     /// Blocks under this many tokens pass through.
     pub min_tokens: u64,
+    /// `"word"` (the default) or `"segment"`.
+    pub granularity: Granularity,
 }
 
 impl Default for LlmlinguaConfig {
@@ -482,6 +498,7 @@ impl Default for LlmlinguaConfig {
             deadline_ms: None,
             device: MlDevice::Auto,
             min_tokens: 100,
+            granularity: Granularity::Word,
         }
     }
 }

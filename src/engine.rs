@@ -257,6 +257,12 @@ impl Headroom {
             .with("bytes", request.len() as u64)
             .with("limit", limits.max_request_bytes));
         }
+        // Our parser first (no scratch copy of long strings), held to the depth limit; what it
+        // declines is measured (too deep is the error), then parsed by serde_json.
+        let max_depth = usize::try_from(limits.max_json_depth).unwrap_or(usize::MAX);
+        if let Some(v) = crate::json::parse_within(request, max_depth) {
+            return Ok(v);
+        }
         let depth = json_depth(request);
         if depth as u64 > limits.max_json_depth {
             return Err(Error::validation(
@@ -266,12 +272,7 @@ impl Headroom {
             .with("depth", depth as u64)
             .with("limit", limits.max_json_depth));
         }
-        // Our parser first (no scratch copy of long strings); serde_json for what it declines.
-        match crate::json::parse(request) {
-            Some(v) => Ok(v),
-            None => serde_json::from_str(request)
-                .map_err(|e| Error::validation("invalid_json", format!("the request is not valid JSON: {e}"))),
-        }
+        serde_json::from_str(request).map_err(|e| Error::validation("invalid_json", format!("the request is not valid JSON: {e}")))
     }
 
     /// Sets `estimatedCacheHit` against the previous request, warns when the same tools arrive

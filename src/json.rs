@@ -18,8 +18,15 @@ const MAX_DEPTH: usize = 100;
 
 /// `Some(value)` exactly when `serde_json::from_str::<Value>(text)` gives that value, or `None`
 /// (see the module docs).
+#[cfg(test)]
 pub(crate) fn parse(text: &str) -> Option<Value> {
-    let mut p = Parser { s: text.as_bytes(), text, i: 0 };
+    parse_within(text, MAX_DEPTH)
+}
+
+/// [`parse`] that also declines a document nested deeper than `max_depth` (at most
+/// [`MAX_DEPTH`]): `Some` means it nests at most that deep, as the engine's depth limit asks.
+pub(crate) fn parse_within(text: &str, max_depth: usize) -> Option<Value> {
+    let mut p = Parser { s: text.as_bytes(), text, i: 0, max_depth: max_depth.min(MAX_DEPTH) };
     let v = p.value(0)?;
     p.ws();
     (p.i == p.s.len()).then_some(v)
@@ -29,6 +36,7 @@ struct Parser<'a> {
     s: &'a [u8],
     text: &'a str,
     i: usize,
+    max_depth: usize,
 }
 
 impl Parser<'_> {
@@ -45,11 +53,11 @@ impl Parser<'_> {
     fn value(&mut self, depth: usize) -> Option<Value> {
         self.ws();
         match *self.s.get(self.i)? {
-            b'{' if depth < MAX_DEPTH => {
+            b'{' if depth < self.max_depth => {
                 self.i += 1;
                 self.object(depth + 1)
             }
-            b'[' if depth < MAX_DEPTH => {
+            b'[' if depth < self.max_depth => {
                 self.i += 1;
                 self.array(depth + 1)
             }
@@ -359,5 +367,8 @@ mod tests {
         assert!(parse(&deep).is_none() && serde_json::from_str::<Value>(&deep).is_ok());
         let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
         assert!(parse(&ok).is_some());
+        // Held to a lower limit: nesting 5 passes a limit of 5, not of 4.
+        let five = "[[[[{\"a\":1}]]]]";
+        assert!(parse_within(five, 5).is_some() && parse_within(five, 4).is_none());
     }
 }

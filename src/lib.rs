@@ -47,7 +47,7 @@ pub use config::{
     CacheAlignerConfig, CacheAlignerMode, CacheOptimizerConfig, CcrConfig, Config, Limits, Mode, PriceConfig,
     Provider, RelevanceConfig, RequestOptions, RollingWindowConfig, SmartCrusherConfig, ToolProfile,
 };
-pub use config::{LlmlinguaConfig, MlDevice};
+pub use config::{Granularity, LlmlinguaConfig, MlDevice};
 #[cfg(feature = "ml")]
 pub use ml::{
     llmlingua::{compress as llmlingua_compress, CompressOptions, Compressed},

@@ -4,7 +4,7 @@
 // included as bytes, so the same tests run as wasm.
 #![cfg(feature = "ml")]
 
-use headroom::ml::llmlingua::{compress, CompressOptions};
+use headroom::ml::llmlingua::{compress, CompressOptions, Granularity};
 use headroom::ml::{Device, MlModel};
 use headroom::{Config, Encoding, Headroom, RequestOptions, TokenCounter};
 use serde_json::Value;
@@ -119,6 +119,44 @@ fn digits_are_kept_and_order_is_kept() {
         let o = CompressOptions { force_reserve_digit: false, ..opts(0.2) };
         let r2 = compress(&model, PROSE, &o, counter()).unwrap();
         assert!(!in_order(&r2.compressed, &digits));
+    }
+}
+
+/// Lines of distinct letter-only words (no digits: nothing is forced) and, per line, how many of
+/// its words an output kept.
+fn kept_per_line(lines: &[Vec<String>], out: &str) -> Vec<(usize, usize)> {
+    let words: std::collections::HashSet<&str> = out.split_whitespace().collect();
+    lines.iter().map(|l| (l.iter().filter(|w| words.contains(w.as_str())).count(), l.len())).collect()
+}
+
+#[test]
+fn segment_granularity_keeps_or_drops_whole_lines() {
+    let letters = |mut n: usize| {
+        let mut w = String::new();
+        loop {
+            w.push((b'a' + (n % 26) as u8) as char);
+            n /= 26;
+            if n == 0 {
+                break w;
+            }
+        }
+    };
+    let lines: Vec<Vec<String>> = (0..40).map(|l| (0..8).map(|i| format!("{}x", letters(l * 8 + i + 27))).collect()).collect();
+    let text: String = lines.iter().map(|l| l.join(" ") + "\n").collect();
+    for f in &FIXTURES {
+        let model = load(f);
+        let seg = CompressOptions { granularity: Granularity::Segment, ..opts(0.5) };
+        let r = compress(&model, &text, &seg, counter()).unwrap();
+        let actual = r.compressed_tokens as f64 / r.original_tokens as f64;
+        assert!((actual - 0.5).abs() <= 0.02, "{}: rate 0.5 gave {actual}", f.kind);
+        let per_line = kept_per_line(&lines, &r.compressed);
+        let partial = per_line.iter().filter(|&&(k, n)| k > 0 && k < n).count();
+        assert!(partial <= 1, "{}: {partial} lines partly kept: {per_line:?}", f.kind);
+        assert!(per_line.iter().filter(|&&(k, _)| k == 0).count() >= 15, "{}: {per_line:?}", f.kind);
+        // Word granularity on the same text cuts through lines.
+        let r = compress(&model, &text, &opts(0.5), counter()).unwrap();
+        let partial = kept_per_line(&lines, &r.compressed).iter().filter(|&&(k, n)| k > 0 && k < n).count();
+        assert!(partial > 5, "{}: word granularity kept lines whole ({partial} partial)", f.kind);
     }
 }
 

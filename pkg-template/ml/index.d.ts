@@ -21,6 +21,9 @@ export interface LLMLinguaCompressOptions {
   deadlineMs?: number;
   /** The target LLM whose tokens are counted. Default "gpt-4o". */
   model?: string;
+  /** What is ranked: single words ("word", default) or whole lines and sentences by their
+   * tokens' mean keep probability ("segment"; words with digits and force tokens still stay). */
+  granularity?: 'word' | 'segment';
 }
 
 export interface LLMLinguaResult {

@@ -125,7 +125,8 @@ export class LLMLinguaCompressor {
   /**
    * Compresses `text` (synchronous). Options: `rate` (fraction of tokens kept, default 0.5) or
    * `targetTokens`, `forceTokens`, `forceReserveDigit` (default true), `dropConsecutive`
-   * (default true), `deadlineMs`, `model` (the target LLM whose tokens are counted, default
+   * (default true), `deadlineMs`, `granularity` (`"word"`, default, or `"segment"`: whole lines
+   * and sentences ranked), `model` (the target LLM whose tokens are counted, default
    * gpt-4o). Returns `{ compressed, originalTokens, compressedTokens, savingsPercentage, warnings }`.
    */
   compress(text, options = {}) {

@@ -21,6 +21,7 @@
 use super::MlModel;
 use crate::clock;
 use crate::error::{Error, Result};
+pub use crate::config::Granularity;
 use crate::tokens::TokenCounter;
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +43,9 @@ pub struct CompressOptions {
     /// Past this many milliseconds the remaining text passes through unscored (and a warning
     /// says so). `None`: no limit.
     pub deadline_ms: Option<f64>,
+    /// What is ranked: single words (LLMLingua-2's token-level step, the default) or whole
+    /// segments (lines, and sentences within long lines) by their tokens' mean keep probability.
+    pub granularity: Granularity,
 }
 
 impl Default for CompressOptions {
@@ -53,6 +57,7 @@ impl Default for CompressOptions {
             force_reserve_digit: true,
             drop_consecutive: true,
             deadline_ms: None,
+            granularity: Granularity::Word,
         }
     }
 }
@@ -188,7 +193,38 @@ pub fn compress_protected(
 
     // Rank the optional words; keep the top k, with k found by bisection on the counted output.
     let mut order: Vec<usize> = (0..units.len()).filter(|&i| !units[i].must).collect();
-    order.sort_by(|&a, &b| word_prob[b].total_cmp(&word_prob[a]).then(a.cmp(&b)));
+    match opts.granularity {
+        Granularity::Word => order.sort_by(|&a, &b| word_prob[b].total_cmp(&word_prob[a]).then(a.cmp(&b))),
+        Granularity::Segment => {
+            // A segment's worth per token it still costs: the mean keep probability over its
+            // scored tokens, times all its tokens over those of its optional words (its words
+            // that must stay are kept anyway, so keeping the rest of their segment costs less).
+            let seg = segment_ids(text, &units);
+            let segments = seg.last().map_or(0, |&s| s + 1);
+            let (mut seg_sum, mut seg_count, mut seg_optional) = (vec![0f32; segments], vec![0u32; segments], vec![0u32; segments]);
+            for (i, &s) in seg.iter().enumerate() {
+                seg_sum[s] += sum[i];
+                seg_count[s] += count[i];
+                if !units[i].must {
+                    seg_optional[s] += count[i];
+                }
+            }
+            let seg_prob: Vec<f32> = (0..segments)
+                .map(|s| match (seg_count[s], seg_optional[s]) {
+                    (0, _) | (_, 0) => f32::INFINITY,
+                    (c, o) => seg_sum[s] / c as f32 * (c as f32 / o as f32),
+                })
+                .collect();
+            order.sort_by(|&a, &b| {
+                let (sa, sb) = (seg[a], seg[b]);
+                seg_prob[sb]
+                    .total_cmp(&seg_prob[sa])
+                    .then(sa.cmp(&sb))
+                    .then(word_prob[b].total_cmp(&word_prob[a]))
+                    .then(a.cmp(&b))
+            });
+        }
+    }
     let target = match opts.target_tokens {
         Some(t) => t,
         None => (opts.rate.unwrap_or(DEFAULT_RATE) * original_tokens as f64).round() as u64,
@@ -326,6 +362,26 @@ fn split_plain(text: &str, from: usize, to: usize, force: &[&str], reserve_digit
         units.push(Unit { start: s, end: e, must, force: is_force });
         units.extend(tail.into_iter().rev());
     }
+}
+
+/// Each unit's segment, numbered in text order: a segment ends at a line break, and at a
+/// sentence end (a word ending in `.`, `!` or `?` followed by a space) within a line.
+fn segment_ids(text: &str, units: &[Unit]) -> Vec<usize> {
+    let mut ids = Vec::with_capacity(units.len());
+    let mut id = 0;
+    let mut prev_end = None;
+    for u in units {
+        if let Some(pe) = prev_end {
+            let gap = text.get(pe..u.start).unwrap_or("");
+            let sentence_end = text.get(..pe).is_some_and(|t| t.ends_with(['.', '!', '?'])) && !gap.is_empty();
+            if gap.contains('\n') || sentence_end {
+                id += 1;
+            }
+        }
+        ids.push(id);
+        prev_end = Some(u.end);
+    }
+    ids
 }
 
 fn ends_alnum(s: &str) -> bool {

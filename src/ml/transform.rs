@@ -80,6 +80,7 @@ impl Transform for MlCompressor {
                     force_reserve_digit: cfg.force_reserve_digit,
                     drop_consecutive: cfg.drop_consecutive,
                     deadline_ms: remaining,
+                    granularity: cfg.granularity,
                 };
                 let r = compress_protected(&model, &text, &opts, ctx.counter, &marker_spans(&text))?;
                 ctx.warnings.extend(r.warnings);

@@ -123,6 +123,18 @@ pub const ERROR_WORDS: &[&str] = &[
     "rejected", "segfault", "timeout", "traceback", "unauthorized", "unhealthy",
 ];
 
+/// First letters of `ERROR_WORDS` (and of "timed", of "timed out").
+const ERROR_FIRST: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < ERROR_WORDS.len() {
+        t[ERROR_WORDS[i].as_bytes()[0] as usize] = true;
+        i += 1;
+    }
+    t[b't' as usize] = true;
+    t
+};
+
 /// Query words too common to say anything about what is asked.
 const STOPWORDS: &[&str] = &[
     "a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "did", "find", "for", "from", "how", "i", "in",
@@ -337,6 +349,12 @@ pub fn has_error_word(text: &str) -> bool {
             prev_timed = false;
             continue;
         }
+        // Most words cannot be one: their first letter starts no error word (dates, ids, "ok").
+        let first = word.first().map_or(0, u8::to_ascii_lowercase);
+        if !ERROR_FIRST[first as usize] && !(prev_timed && first == b'o') {
+            prev_timed = false;
+            continue;
+        }
         for (d, b) in buf.iter_mut().zip(word) {
             *d = b.to_ascii_lowercase();
         }
@@ -370,6 +388,9 @@ mod tests {
         assert!(has_error_word("état: échec, timed  out"));
         assert!(!has_error_word("timed, then out of scope ... timed"));
         assert!(!has_error_word("errorless terrain"));
+        for w in ERROR_WORDS {
+            assert!(has_error_word(&format!("2026-11-21 {} x", w.to_uppercase())), "{w}");
+        }
     }
 
     #[test]

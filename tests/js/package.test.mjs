@@ -117,6 +117,31 @@ test('a wasm trap re-instantiates the module and the API keeps working', () => {
   assert.equal(hw.compress([{ role: 'user', content: 'x' }]).tokensBefore, 7);
 });
 
+test('a filling CCR store grows wasm memory in steps, not on every call', () => {
+  // Each call stores a ~70 KB original. V8 answers every memory grow with a GC, so the engine
+  // leaves room after a call that grew memory (src/wasm.rs, grow_ahead): 40 calls store ~2.8 MB
+  // of originals in a handful of grows instead of dozens.
+  const hr = new hw.Headroom();
+  const request = (salt) => [
+    { role: 'user', content: 'which one failed?' },
+    { role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] },
+    { role: 'tool', tool_call_id: 'c', content: JSON.stringify(Array.from({ length: 1500 }, (_, i) => ({ id: i, name: `row-${i}-${salt}`, status: i === 7 ? 'failed' : 'ok' }))) },
+  ];
+  hr.compress(request(0));
+  let grows = 0;
+  let last = hw.wasmMemoryBytes();
+  const start = last;
+  for (let i = 1; i <= 40; i++) {
+    const r = hr.compress(request(i));
+    assert.equal(r.markers.length, 1);
+    const now = hw.wasmMemoryBytes();
+    if (now > last) grows += 1;
+    last = now;
+  }
+  assert.ok(last - start >= 1_500_000, `the store holds the originals (${last - start} bytes grown)`);
+  assert.ok(grows <= 6, `${grows} grows in 40 calls`);
+});
+
 test('CCR hashes in Node come from node:crypto, checked, with the wasm digest as the fallback', () => {
   const key = Symbol.for('headroom-wasm.sha256');
   const installed = globalThis[key];

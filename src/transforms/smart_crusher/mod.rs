@@ -50,9 +50,12 @@ pub fn parse_json_output(text: &str) -> Option<Value> {
     if !(t.starts_with('{') || t.starts_with('[') || t.starts_with('"')) {
         return None;
     }
-    match serde_json::from_str::<Value>(t).ok()? {
+    // The request parser (serde_json's value, without its scratch copy), serde_json for what it
+    // declines.
+    let parse = |t: &str| crate::json::parse_within(t, usize::MAX).or_else(|| serde_json::from_str::<Value>(t).ok());
+    match parse(t)? {
         v @ (Value::Object(_) | Value::Array(_)) => Some(v),
-        Value::String(inner) => match serde_json::from_str::<Value>(inner.trim()).ok()? {
+        Value::String(inner) => match parse(inner.trim())? {
             v @ (Value::Object(_) | Value::Array(_)) => Some(v),
             _ => None,
         },

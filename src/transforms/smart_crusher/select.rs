@@ -184,7 +184,9 @@ struct FieldStats<'a> {
     types: [usize; 6],
     /// Short string values (<= 40 bytes): their slot in `counts`, while there are at most
     /// `CATEGORIES` of them; past that the field is not categorical and they are dropped.
-    values: HashMap<&'a str, u8>,
+    /// FastHasher although the input chooses them: never more than `CATEGORIES` + 1 keys, so
+    /// crafted collisions cost a few comparisons at most (SipHash was most of this map's time).
+    values: FastMap<&'a str, u8>,
     counts: Vec<usize>,
     too_many_values: bool,
     /// Short string values seen, in all.
@@ -258,7 +260,7 @@ impl<'a> Structure<'a> {
                             name: k.as_str(),
                             count: 0,
                             types: [0; 6],
-                            values: HashMap::new(),
+                            values: FastMap::default(),
                             counts: Vec::new(),
                             too_many_values: false,
                             strings: 0,
@@ -287,7 +289,7 @@ impl<'a> Structure<'a> {
                         slot = at;
                         if stats.counts.len() > CATEGORIES {
                             stats.too_many_values = true;
-                            stats.values = HashMap::new();
+                            stats.values = FastMap::default();
                             stats.counts = Vec::new();
                         }
                     }
