@@ -47,12 +47,18 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 
-# The same engine tests as wasm, in Node and in headless Chromium.
+# The same engine tests as wasm, in Node and in headless Chromium. The last step builds like the
+# shipped ML module (+simd128, where tract's f32 matmuls run on src/ml/wasm_gemm.rs), in release
+# so that it reuses the dependencies scripts/build-pkg.sh builds in that target dir; cargo test
+# directly, since `wasm-pack test` builds every test target.
 WASM_TESTS := --test engine --test smart_crusher --test text_compressors --test context_cache --test mixed_content --test properties --test golden --test regressions
 test-wasm:
 	wasm-pack test --node -- $(WASM_TESTS)
 	WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --headless --chrome -- $(WASM_TESTS)
 	wasm-pack test --node -- --features ml --test ml --test ml_gate --test ml_default
+	RUSTFLAGS="-C target-feature=+simd128" CARGO_TARGET_DIR="$(CARGO_TARGET_DIR)/ml-simd" \
+	  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+	  cargo test --release --target wasm32-unknown-unknown --features ml --test ml_gemm
 
 test-js:
 	cd tests/js && NPM=npm $(NODE_TEST) --test --test-reporter=spec

@@ -59,7 +59,7 @@ console.log(`A/B, ${rounds} rounds: tract ${ab.tractMedianMs} ms, onnxruntime-we
 
 // 2. Profile tract's runs.
 const KINDS = [
-  ['f32 GEMM kernel (wasm_f32_8x8)', /mmm_f32_gemm|sys_wasm_f32/],
+  ['f32 GEMM kernel (src/ml/wasm_gemm.rs; tract\'s wasm_f32_*)', /wasm_gemm|mmm_f32_gemm|sys_wasm_f32/],
   ['GEMM packing and tiling', /frame::pack|run_blocked|MatMatMul|input_store|frame::mmm/],
   ['softmax', /softmax/],
   ['casts', /cast/i],

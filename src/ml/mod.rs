@@ -11,6 +11,10 @@ pub mod int8_weight;
 pub mod llmlingua;
 pub mod tract;
 pub mod transform;
+// The one module with unsafe code: tract's kernel interface is raw pointers (see its docs).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[allow(unsafe_code)]
+pub mod wasm_gemm;
 
 #[cfg(feature = "cuda")]
 pub mod ort;

@@ -65,6 +65,8 @@ impl TractClassifier {
             .iter()
             .position(|o| m.node(o.node).name == "logits")
             .unwrap_or(0);
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        super::wasm_gemm::link();
         let plan = m.into_optimized().map_err(load_err)?.into_runnable().map_err(load_err)?;
         Ok(TractClassifier { plan, inputs, output })
     }

@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
 import { installPackage, importFrom, root, here } from './helpers.mjs';
 
 let app;
@@ -109,6 +111,36 @@ test('with no arguments in Node, the shipped default model loads when the packag
     assert.ok(c.compress(prose.slice(0, 4000), { rate: 0.5 }).compressedTokens > 0);
   } else {
     await assert.rejects(ml.LLMLinguaCompressor.load(), (e) => e instanceof ml.ConfigurationError && e.code === 'model_unavailable');
+  }
+});
+
+// The ML module is built with wasm SIMD, where tract's f32 matrix products run on the engine's
+// own kernel (src/ml/wasm_gemm.rs); tests/ml_default.rs checks the same logits natively and in a
+// wasm build without SIMD, so this is where that kernel meets the real model.
+test('the SIMD build gives the default model ONNX Runtime\'s logits within 1e-4', async (t) => {
+  const dir = join(app, 'node_modules/headroom-wasm');
+  const model = join(dir, 'models/default/model.onnx');
+  try {
+    statSync(model);
+  } catch {
+    t.skip('the package has no default model');
+    return;
+  }
+  const expected = JSON.parse(readFileSync(join(root, 'tests/fixtures/ml/default_expected.json'), 'utf8'));
+  assert.equal(createHash('sha256').update(readFileSync(model)).digest('hex'), expected.model_sha256, 'the fixture is for this model');
+  // The ml entry's own module instance (the same file its loaders import), for the bench-only
+  // mlLogits export.
+  const glue = await import(pathToFileURL(join(dir, 'wasm-ml/headroom.js')).href);
+  await ml.LLMLinguaCompressor.load(readFileSync(model), readFileSync(join(dir, 'models/default/tokenizer.json'), 'utf8'));
+  assert.ok(expected.samples.some((s) => s.ids.length === 512), 'a full window is among the samples');
+  for (const s of expected.samples) {
+    const got = glue.mlLogits(BigInt64Array.from(s.ids, (x) => BigInt(x)));
+    assert.equal(got.length, 2 * s.logits.length);
+    let worst = 0;
+    s.logits.forEach(([a, b], i) => {
+      worst = Math.max(worst, Math.abs(got[2 * i] - a), Math.abs(got[2 * i + 1] - b));
+    });
+    assert.ok(worst <= 1e-4, `${s.ids.length} tokens: largest logit difference ${worst}`);
   }
 });
 
