@@ -23,8 +23,9 @@ pub(crate) fn parse(text: &str) -> Option<Value> {
     parse_within(text, MAX_DEPTH)
 }
 
-/// [`parse`] that also declines a document nested deeper than `max_depth` (at most
-/// [`MAX_DEPTH`]): `Some` means it nests at most that deep, as the engine's depth limit asks.
+/// `Some(value)` exactly when `serde_json::from_str::<Value>(text)` gives that value and the
+/// document nests at most `max_depth` deep (capped at [`MAX_DEPTH`]), or `None` (see the module
+/// docs): the engine's depth limit needs no scan of its own for what this accepts.
 pub(crate) fn parse_within(text: &str, max_depth: usize) -> Option<Value> {
     let mut p = Parser { s: text.as_bytes(), text, i: 0, max_depth: max_depth.min(MAX_DEPTH) };
     let v = p.value(0)?;

@@ -196,25 +196,22 @@ pub fn compress_protected(
     match opts.granularity {
         Granularity::Word => order.sort_by(|&a, &b| word_prob[b].total_cmp(&word_prob[a]).then(a.cmp(&b))),
         Granularity::Segment => {
-            // A segment's worth per token it still costs: the mean keep probability over its
-            // scored tokens, times all its tokens over those of its optional words (its words
-            // that must stay are kept anyway, so keeping the rest of their segment costs less).
+            // A segment's worth per token it still costs: its tokens' keep probabilities summed,
+            // over the tokens of its optional words (its words that must stay are kept anyway,
+            // so keeping the rest of their segment costs less). That is the mean probability
+            // raised by the share of tokens kept anyway. A segment without optional words
+            // (unscored words are must-keep) is never ranked.
             let seg = segment_ids(text, &units);
             let segments = seg.last().map_or(0, |&s| s + 1);
-            let (mut seg_sum, mut seg_count, mut seg_optional) = (vec![0f32; segments], vec![0u32; segments], vec![0u32; segments]);
+            let (mut seg_sum, mut seg_optional) = (vec![0f32; segments], vec![0u32; segments]);
             for (i, &s) in seg.iter().enumerate() {
                 seg_sum[s] += sum[i];
-                seg_count[s] += count[i];
                 if !units[i].must {
                     seg_optional[s] += count[i];
                 }
             }
-            let seg_prob: Vec<f32> = (0..segments)
-                .map(|s| match (seg_count[s], seg_optional[s]) {
-                    (0, _) | (_, 0) => f32::INFINITY,
-                    (c, o) => seg_sum[s] / c as f32 * (c as f32 / o as f32),
-                })
-                .collect();
+            let seg_prob: Vec<f32> =
+                seg_sum.iter().zip(&seg_optional).map(|(&t, &o)| if o == 0 { f32::INFINITY } else { t / o as f32 }).collect();
             order.sort_by(|&a, &b| {
                 let (sa, sb) = (seg[a], seg[b]);
                 seg_prob[sb]

@@ -304,7 +304,6 @@ pub fn compress(content: &str, query: &str, config: &SearchConfig) -> TextCompre
     let q = query_terms(query);
     let query_lower = query.to_lowercase();
     let bm = Bm25::over_texts(&q, parsed.rows.iter().filter(|r| r.is_match).map(|r| [r.text]));
-    let span = |pi: usize| parsed.span(pi);
 
     // Per row: kept or not.
     let mut keep: Vec<bool> = vec![total <= config.keep_all_below; parsed.rows.len()];
@@ -324,7 +323,7 @@ pub fn compress(content: &str, query: &str, config: &SearchConfig) -> TextCompre
             }
         }
         let best: Vec<f64> =
-            (0..parsed.pieces.len()).map(|pi| scores.get(span(pi)).unwrap_or(&[]).iter().cloned().fold(0.0, f64::max)).collect();
+            (0..parsed.pieces.len()).map(|pi| scores.get(parsed.span(pi)).unwrap_or(&[]).iter().cloned().fold(0.0, f64::max)).collect();
         // Files past the cap: keep those the query names, then the best scoring, then the
         // biggest; ties go to the earlier file.
         if files.len() > config.max_files {
@@ -352,7 +351,7 @@ pub fn compress(content: &str, query: &str, config: &SearchConfig) -> TextCompre
         let kept_files = files.len().min(config.max_files).max(1);
         let per_file = (config.max_matches / kept_files).clamp(config.min_per_file.max(1), config.max_per_file.max(1));
         for &fi in &files {
-            let (Some(Piece::File { path, .. }), Some(s), Some(k)) = (parsed.pieces.get(fi), scores.get(span(fi)), keep.get_mut(span(fi))) else {
+            let (Some(Piece::File { path, .. }), Some(s), Some(k)) = (parsed.pieces.get(fi), scores.get(parsed.span(fi)), keep.get_mut(parsed.span(fi))) else {
                 continue;
             };
             let rows = parsed.rows_of(fi);
