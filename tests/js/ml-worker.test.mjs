@@ -1,11 +1,14 @@
 // headroom-wasm/ml inside workerd (Cloudflare's runtime, via miniflare), bundled as wrangler
 // bundles a Worker: the Worker fetches the default model through a service binding (a Worker
 // would fetch it from R2 or a URL; 23 MB is too large to bundle), loads it, compresses a
-// request body, and reports its wasm memory against a Worker's 128 MB.
+// request body, and reports its memory against a Worker's 128 MB: its wasm memory, and the
+// isolate's V8 heap and array-buffer backing stores as workerd's inspector reports them
+// (Runtime.getHeapUsage).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { createServer } from 'node:net';
 import { Miniflare } from 'miniflare';
 import { installPackage, bundleWorker, WORKER_RULES } from './helpers.mjs';
 
@@ -35,6 +38,42 @@ export default {
 `;
 
 let mf;
+let inspectorPort;
+
+/** A free TCP port on 127.0.0.1, for workerd's inspector. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** The user Worker's isolate heap, from workerd's inspector (Chrome DevTools protocol). */
+async function isolateHeap() {
+  const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json`)).json();
+  const target = targets.find((t) => t.title.endsWith('core:user:'));
+  assert.ok(target, `no user Worker among ${targets.map((t) => t.title)}`);
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  try {
+    await new Promise((resolve, reject) => {
+      ws.addEventListener('open', resolve);
+      ws.addEventListener('error', reject);
+    });
+    return await new Promise((resolve) => {
+      ws.addEventListener('message', (e) => {
+        const m = JSON.parse(e.data);
+        if (m.id === 1) resolve(m.result);
+      });
+      ws.send(JSON.stringify({ id: 1, method: 'Runtime.getHeapUsage' }));
+    });
+  } finally {
+    ws.close();
+  }
+}
 
 before(async () => {
   if (!hasModel) return;
@@ -45,8 +84,10 @@ before(async () => {
   // The modules listed, not discovered: Miniflare's discovery refuses the ml loader's
   // `import(fsName)` (its Node-only file branch), which workerd never runs.
   const dist = dirname(script);
+  inspectorPort = await freePort();
   mf = new Miniflare({
     compatibilityDate: WORKER_RULES.compatibilityDate,
+    inspectorPort,
     modulesRoot: dist,
     modules: [
       { type: 'ESModule', path: script },
@@ -65,14 +106,24 @@ after(async () => {
   await mf?.dispose();
 });
 
-test('a Worker loads the default model and compresses within 128 MB of wasm memory', { skip: !hasModel && 'no default model' }, async () => {
+test('a Worker loads the default model and compresses within 128 MB of isolate memory', { skip: !hasModel && 'no default model' }, async () => {
   const prose = readFileSync(join(root, 'tests/fixtures/text/prose_man_grep.txt'), 'utf8');
   for (const text of [prose.slice(0, 4000), prose]) {
     const res = await mf.dispatchFetch('http://localhost/', { method: 'POST', body: text });
     assert.equal(res.status, 200, await res.clone().text());
     const r = await res.json();
     assert.ok(r.compressedTokens < r.originalTokens, JSON.stringify({ ...r, compressed: undefined }));
-    assert.ok(r.wasmMemoryBytes > 0 && r.wasmMemoryBytes <= 128 * 1024 * 1024, `wasm memory ${r.wasmMemoryBytes} bytes`);
-    console.log(`workerd: ${r.originalTokens} -> ${r.compressedTokens} tokens, wasm memory ${(r.wasmMemoryBytes / 1048576).toFixed(1)} MiB`);
+    // The JS heap and backing stores (the fetched model bytes among them, garbage once loaded but
+    // not yet collected) plus wasm linear memory: what the isolate holds, short of compiled code.
+    const heap = await isolateHeap();
+    assert.ok(heap.usedSize > 0 && heap.totalSize >= heap.usedSize, JSON.stringify(heap));
+    const total = heap.totalSize + heap.backingStorageSize + r.wasmMemoryBytes;
+    const mib = (b) => (b / 1048576).toFixed(1);
+    assert.ok(r.wasmMemoryBytes > 0 && total <= 128 * 1024 * 1024, `isolate memory ${total} bytes`);
+    console.log(
+      `workerd: ${r.originalTokens} -> ${r.compressedTokens} tokens; wasm memory ${mib(r.wasmMemoryBytes)} MiB, ` +
+        `JS heap ${mib(heap.totalSize)} MiB (${mib(heap.usedSize)} used), backing stores ${mib(heap.backingStorageSize)} MiB, ` +
+        `isolate total ${mib(total)} MiB`,
+    );
   }
 });
