@@ -439,8 +439,9 @@ pub enum Granularity {
     #[default]
     Word,
     /// Each word by its segment's worth: the mean keep probability over the segment's tokens,
-    /// raised by the share of them kept anyway (digits, force tokens), so segments are kept or
-    /// dropped whole, best first; the segment at the threshold keeps its best words.
+    /// raised by the share of them kept anyway (digits, force tokens), and averaged with its
+    /// neighbours' (1/2 at distance 1, 1/4 at 2) so kept segments come in runs; segments are
+    /// kept or dropped whole, best first; the segment at the threshold keeps its best words.
     /// Words that must be kept (digits, force tokens, markers) stay even in dropped segments.
     Segment,
 }

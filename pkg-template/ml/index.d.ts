@@ -22,7 +22,8 @@ export interface LLMLinguaCompressOptions {
   /** The target LLM whose tokens are counted. Default "gpt-4o". */
   model?: string;
   /** What is ranked: single words ("word", default) or whole lines and sentences by their
-   * tokens' mean keep probability ("segment"; words with digits and force tokens still stay). */
+   * tokens' mean keep probability, averaged with their neighbours' so kept lines come in runs
+   * ("segment"; words with digits and force tokens still stay). */
   granularity?: 'word' | 'segment';
 }
 
