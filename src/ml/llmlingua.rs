@@ -567,7 +567,7 @@ mod tests {
         assert!(s[6].is_infinite());
         // The kept-anyway segment counts as 1 for its neighbour, not as infinity.
         assert!(s[5].is_finite() && s[5] < 1.0, "{s:?}");
-        // Equal scores stay equal; scores stay within [0, 1].
+        // Equal scores stay equal.
         assert!(smooth_segments(&[0.3; 5]).iter().all(|&v| (v - 0.3).abs() < 1e-6));
         assert!(smooth_segments(&[]).is_empty());
     }

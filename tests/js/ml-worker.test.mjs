@@ -63,10 +63,14 @@ async function isolateHeap() {
       ws.addEventListener('open', resolve);
       ws.addEventListener('error', reject);
     });
-    return await new Promise((resolve) => {
+    return await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no answer to Runtime.getHeapUsage in 10 s')), 10_000);
       ws.addEventListener('message', (e) => {
         const m = JSON.parse(e.data);
-        if (m.id === 1) resolve(m.result);
+        if (m.id === 1) {
+          clearTimeout(timer);
+          resolve(m.result);
+        }
       });
       ws.send(JSON.stringify({ id: 1, method: 'Runtime.getHeapUsage' }));
     });
