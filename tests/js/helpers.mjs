@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -75,6 +76,15 @@ export async function bundleWorker(app, entry) {
     ],
   });
   return join(outdir, entry.replace(/\.m?js$/, '.js'));
+}
+
+/** A free TCP port on 127.0.0.1 (listened on, then closed). */
+export async function freePort() {
+  const s = createServer();
+  await new Promise((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address();
+  await new Promise((r) => s.close(r));
+  return port;
 }
 
 /** Miniflare options every Worker test shares. */

@@ -8,9 +8,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { createServer } from 'node:net';
 import { Miniflare } from 'miniflare';
-import { installPackage, bundleWorker, WORKER_RULES } from './helpers.mjs';
+import { installPackage, bundleWorker, freePort, WORKER_RULES } from './helpers.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
 const model = join(root, 'models/default/model.onnx');
@@ -39,18 +38,6 @@ export default {
 
 let mf;
 let inspectorPort;
-
-/** A free TCP port on 127.0.0.1, for workerd's inspector. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** The user Worker's isolate heap, from workerd's inspector (Chrome DevTools protocol). */
 async function isolateHeap() {

@@ -6,11 +6,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { installPackage, here } from './helpers.mjs';
+import { installPackage, here, freePort } from './helpers.mjs';
 import { openaiBody } from './llm-upstream.mjs';
 
 const REQUESTS = Number(process.env.LOAD_REQUESTS ?? 2000);
@@ -21,14 +20,6 @@ let app;
 let cli;
 const children = [];
 let upstreamUrl;
-
-async function freePort() {
-  const s = createServer();
-  await new Promise((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function startChild(args, readyRe) {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
