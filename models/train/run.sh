@@ -6,15 +6,16 @@
 #   SHARDS3, EPOCHS3, LR3   stage 3: continue from stage 2 on the new shards [SHARDS2, SHARDS3)
 #                           (SHARDS2=0 / SHARDS3=0 skip a stage)
 # Shards hold 50 chunks each; 96 shards = the whole corpus. The defaults are what built
-# models/default (the labeller and the trainer shared two cores with a Rust build, so the
-# data grew while each stage trained).
+# models/default: one stage, 3 epochs on all 96 shards. (The previous model, v3, was trained
+# in three stages while the labeller was still running: SHARDS1=20 EPOCHS1=2 SHARDS2=33
+# SHARDS3=42.)
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 WORK="${WORK:-/work/cache/headroom-ml}"
-SHARDS1="${SHARDS1:-20}"; EPOCHS1="${EPOCHS1:-2}"; LR1="${LR1:-8e-5}"
-SHARDS2="${SHARDS2:-33}"; EPOCHS2="${EPOCHS2:-1}"; LR2="${LR2:-5e-5}"
-SHARDS3="${SHARDS3:-42}"; EPOCHS3="${EPOCHS3:-1}"; LR3="${LR3:-3e-5}"
+SHARDS1="${SHARDS1:-96}"; EPOCHS1="${EPOCHS1:-3}"; LR1="${LR1:-8e-5}"
+SHARDS2="${SHARDS2:-0}"; EPOCHS2="${EPOCHS2:-1}"; LR2="${LR2:-5e-5}"
+SHARDS3="${SHARDS3:-0}"; EPOCHS3="${EPOCHS3:-1}"; LR3="${LR3:-3e-5}"
 SHARDS=$SHARDS1
 [ "$SHARDS2" -gt "$SHARDS" ] && SHARDS=$SHARDS2
 [ "$SHARDS3" -gt "$SHARDS" ] && SHARDS=$SHARDS3
