@@ -133,10 +133,20 @@ def crate_docs(rng, only=None):
     return docs
 
 
-def python_docstrings():
+SKIP_PY_DIRS = {"test", "tests", "idle_test", "site-packages", "dist-packages", "__pycache__"}
+
+
+def python_docstrings(subpackages=False):
+    """Docstrings of the standard library: its top-level modules, or (subpackages=True)
+    the modules inside its packages (email/, asyncio/, ...), tests left out."""
     libdir = sysconfig.get_paths()["stdlib"]
     docs = []
-    for py in sorted(glob.glob(os.path.join(libdir, "*.py"))):
+    if subpackages:
+        files = [f for f in glob.glob(os.path.join(libdir, "*", "**", "*.py"), recursive=True)
+                 if not SKIP_PY_DIRS & set(os.path.relpath(f, libdir).split(os.sep)[:-1])]
+    else:
+        files = glob.glob(os.path.join(libdir, "*.py"))
+    for py in sorted(files):
         src = read(py, 2_000_000)
         try:
             tree = ast.parse(src)
@@ -150,7 +160,7 @@ def python_docstrings():
                     head = "" if isinstance(node, ast.Module) else f"{node.name}:\n"
                     parts.append(head + ds)
         if parts:
-            docs.append((f"python-stdlib/{os.path.basename(py)}", "py_doc", "PSF-2.0",
+            docs.append((f"python-stdlib/{os.path.relpath(py, libdir)}", "py_doc", "PSF-2.0",
                          "\n\n".join(parts)[:10_000]))
     return docs
 
@@ -378,7 +388,13 @@ def main():
     ap.add_argument("--synthetic-docs", type=int, default=1400)
     ap.add_argument("--heldout-frac", type=float, default=0.05)
     ap.add_argument("--crates", help="file with the crate folder names to use, one a line")
+    ap.add_argument("--extend", metavar="CRATES2",
+                    help="instead: write corpus_ext.jsonl, training-only chunks from the crate folders "
+                         "listed in CRATES2 and the standard library's subpackages, next to an "
+                         "existing corpus.jsonl (which, and so its held-out split, stays as it is)")
     args = ap.parse_args()
+    if args.extend:
+        return extend(args.out_dir, args.extend)
     rng = random.Random(SEED)
     only = None
     if args.crates:
@@ -417,6 +433,44 @@ def main():
                "by_source": {k: {"chunks": v[0], "chars": v[1]} for k, v in sorted(stats.items())},
                "by_license": dict(sorted(lic.items(), key=lambda kv: -kv[1]))}
     with open(os.path.join(args.out_dir, "corpus_stats.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+    print(json.dumps(summary, indent=1))
+
+
+def extend(out_dir, crates_file):
+    """More training text without touching corpus.jsonl: label shards and the held-out
+    chunks of the base corpus keep their meaning, so models stay comparable."""
+    base = [json.loads(l) for l in open(os.path.join(out_dir, "corpus.jsonl"), encoding="utf-8")]
+    seen = {hashlib.sha256(c["text"].encode()).hexdigest() for c in base}
+    base_crates = {c["id"].split("/")[0] for c in base if c["source"].startswith("crate_")}
+    crate_name = lambda folder: re.sub(r"-\d+\..*$", "", folder)
+    base_names = {crate_name(f) for f in base_crates}
+    only = {l.strip() for l in open(crates_file) if l.strip() and not l.startswith("#")}
+    clash = sorted(f for f in only if crate_name(f) in base_names)
+    if clash:
+        # Another version of a base crate can share READMEs with held-out chunks.
+        sys.exit(f"{crates_file}: crates already in the base corpus (any version): {clash[:5]}")
+    rng = random.Random(SEED + 1)
+    docs = crate_docs(rng, only) + python_docstrings(subpackages=True)
+    uniq = []
+    for doc_id, source, lic, text in docs:
+        for j, c in enumerate(chunk_text(text)):
+            key = hashlib.sha256(c.encode()).hexdigest()
+            if key not in seen:
+                seen.add(key)
+                uniq.append({"id": f"{doc_id}@{j}", "source": source, "license": lic, "split": "train",
+                             "text": c})
+    rng.shuffle(uniq)
+    with open(os.path.join(out_dir, "corpus_ext.jsonl"), "w", encoding="utf-8") as f:
+        for c in uniq:
+            f.write(json.dumps(c, ensure_ascii=False) + "\n")
+    stats = {}
+    for c in uniq:
+        s = stats.setdefault(c["source"], [0, 0])
+        s[0] += 1
+        s[1] += len(c["text"])
+    summary = {"chunks": len(uniq), "by_source": {k: {"chunks": v[0], "chars": v[1]} for k, v in sorted(stats.items())}}
+    with open(os.path.join(out_dir, "corpus_ext_stats.json"), "w") as f:
         json.dump(summary, f, indent=1)
     print(json.dumps(summary, indent=1))
 

@@ -7,7 +7,8 @@ Selective-Context style self-information). Per target rate r in RATES, the words
 top r fraction of scores are labelled keep (1); protected words (numbers, identifiers,
 error/negation words) are keep at every rate.
 
-Output: OUT/labels/shard_NNNNN.json, one per SHARD chunks of corpus.jsonl, each written
+Output: OUT/labels/shard_NNNNN.json, one per SHARD chunks of corpus.jsonl (then of
+corpus_ext.jsonl, from the next shard number on, if `corpus.py --extend` wrote one), each written
 atomically; existing shards are skipped, so a restart continues where it stopped.
 
 Usage: python label.py OUT_DIR [--max-shards N]
@@ -141,6 +142,18 @@ def label_chunk(text, enc, surp):
             "protected": [int(p) for p in prot], "labels": labels}
 
 
+def corpus_chunks(out_dir):
+    """corpus.jsonl, then corpus_ext.jsonl (corpus.py --extend) if there is one, starting at
+    the next shard boundary: shard s is chunks [50 s, 50 s + 50) of this list either way, so
+    the base corpus's shards keep their numbers and content."""
+    chunks = [json.loads(l) for l in open(os.path.join(out_dir, "corpus.jsonl"), encoding="utf-8")]
+    ext = os.path.join(out_dir, "corpus_ext.jsonl")
+    if os.path.exists(ext):
+        chunks += [None] * (-len(chunks) % SHARD)
+        chunks += [json.loads(l) for l in open(ext, encoding="utf-8")]
+    return chunks
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out_dir")
@@ -149,7 +162,7 @@ def main():
     args = ap.parse_args()
     out = os.path.join(args.out_dir, "labels")
     os.makedirs(out, exist_ok=True)
-    chunks = [json.loads(l) for l in open(os.path.join(args.out_dir, "corpus.jsonl"), encoding="utf-8")]
+    chunks = corpus_chunks(args.out_dir)
     n_shards = min(args.max_shards, (len(chunks) + SHARD - 1) // SHARD)
     todo = [s for s in range(n_shards) if not os.path.exists(os.path.join(out, f"shard_{s:05d}.json"))]
     print(f"{len(chunks)} chunks, {n_shards} shards, {len(todo)} to do", flush=True)
@@ -164,7 +177,7 @@ def main():
     done_tokens = 0
     t0 = time.time()
     for s in todo:
-        part = chunks[s * SHARD:(s + 1) * SHARD]
+        part = [c for c in chunks[s * SHARD:(s + 1) * SHARD] if c is not None]
         encs = []
         for c in part:
             e = tok.encode(c["text"])

@@ -2,7 +2,10 @@
 # The whole recipe, end to end. Every step is resumable: rerun after an interruption.
 #   WORK    big intermediate files (venv, corpus, label shards, checkpoints); outside the repo
 #   SHARDS1, EPOCHS1, LR1   stage 1: train from MiniLM on label shards [0, SHARDS1)
-#   SHARDS2, EPOCHS2, LR2   stage 2: continue from stage 1 on shards [0, SHARDS2)
+#   SHARDS2, EPOCHS2, LR2   stage 2: continue from stage 1 on shards [FIRST2, SHARDS2)
+#   FIRST2                  (default 0)
+#   EXT                     1: also build corpus_ext.jsonl (corpus.py --extend crates2.txt),
+#                           training-only text labelled as shards 96 onwards
 #   SHARDS3, EPOCHS3, LR3   stage 3: continue from stage 2 on the new shards [SHARDS2, SHARDS3)
 #                           (SHARDS2=0 / SHARDS3=0 skip a stage)
 # Shards hold 50 chunks each; 96 shards = the whole corpus. The defaults are what built
@@ -14,7 +17,8 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 WORK="${WORK:-/work/cache/headroom-ml}"
 SHARDS1="${SHARDS1:-96}"; EPOCHS1="${EPOCHS1:-3}"; LR1="${LR1:-8e-5}"
-SHARDS2="${SHARDS2:-0}"; EPOCHS2="${EPOCHS2:-1}"; LR2="${LR2:-5e-5}"
+SHARDS2="${SHARDS2:-0}"; EPOCHS2="${EPOCHS2:-1}"; LR2="${LR2:-5e-5}"; FIRST2="${FIRST2:-0}"
+EXT="${EXT:-0}"
 SHARDS3="${SHARDS3:-0}"; EPOCHS3="${EPOCHS3:-1}"; LR3="${LR3:-3e-5}"
 SHARDS=$SHARDS1
 [ "$SHARDS2" -gt "$SHARDS" ] && SHARDS=$SHARDS2
@@ -37,6 +41,9 @@ cd "$HERE"
 t() { echo "[$(date -u +%H:%M:%S)] $*"; }
 
 t corpus;  [ -f "$WORK/corpus.jsonl" ] || $RUN corpus.py "$WORK" --crates "$HERE/crates.txt"
+if [ "$EXT" = 1 ] && [ ! -f "$WORK/corpus_ext.jsonl" ]; then
+  $RUN corpus.py "$WORK" --extend "$HERE/crates2.txt"
+fi
 t label;   $RUN label.py "$WORK" --max-shards "$SHARDS"
 t train stage 1
 TAG="s${SHARDS1}e${EPOCHS1}"
@@ -44,8 +51,9 @@ $RUN train.py "$WORK" --epochs "$EPOCHS1" --lr "$LR1" --max-shards "$SHARDS1" --
 if [ "$SHARDS2" -gt 0 ]; then
   t train stage 2
   PREV="$TAG"; TAG="${PREV}+s${SHARDS2}e${EPOCHS2}"
+  [ "$FIRST2" -gt 0 ] && TAG="${PREV}+s${FIRST2}-${SHARDS2}e${EPOCHS2}"
   $RUN train.py "$WORK" --epochs "$EPOCHS2" --lr "$LR2" --max-shards "$SHARDS2" --tag "$TAG" \
-    --init "$WORK/ckpt/$PREV/final.npz"
+    --first-shard "$FIRST2" --init "$WORK/ckpt/$PREV/final.npz"
   if [ "$SHARDS3" -gt 0 ]; then
     t train stage 3
     PREV="$TAG"; TAG="${PREV}+s${SHARDS2}-${SHARDS3}e${EPOCHS3}"
