@@ -382,6 +382,43 @@ def synthetic(rng, crate_docs_list, n):
     return docs
 
 
+def read_list(path):
+    """Non-empty, non-comment lines of a list file (crates.txt)."""
+    return {l.strip() for l in open(path) if l.strip() and not l.startswith("#")}
+
+
+def text_key(chunk):
+    return hashlib.sha256(chunk["text"].encode()).hexdigest()
+
+
+def unique_chunks(chunks, seen):
+    """Chunks whose text is not in `seen` (text hashes) and not repeated; updates `seen`.
+    Crates share license files and boilerplate."""
+    out = []
+    for c in chunks:
+        key = text_key(c)
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
+    return out
+
+
+def write_jsonl(path, chunks):
+    with open(path, "w", encoding="utf-8") as f:
+        for c in chunks:
+            f.write(json.dumps(c, ensure_ascii=False) + "\n")
+
+
+def by_source(chunks):
+    """{source: {"chunks": n, "chars": n}}, sorted by source."""
+    stats = {}
+    for c in chunks:
+        s = stats.setdefault(c["source"], [0, 0])
+        s[0] += 1
+        s[1] += len(c["text"])
+    return {k: {"chunks": v[0], "chars": v[1]} for k, v in sorted(stats.items())}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out_dir")
@@ -398,7 +435,7 @@ def main():
     rng = random.Random(SEED)
     only = None
     if args.crates:
-        only = {l.strip() for l in open(args.crates) if l.strip() and not l.startswith("#")}
+        only = read_list(args.crates)
     docs = crate_docs(rng, only) + python_docstrings()
     docs += synthetic(rng, docs, args.synthetic_docs)
     chunks = []
@@ -406,31 +443,18 @@ def main():
         h = int(hashlib.sha256(doc_id.encode()).hexdigest()[:8], 16) / 2**32
         split = "heldout" if h < args.heldout_frac else "train"
         for j, c in enumerate(chunk_text(text)):
-            # Dedupe: crates share license files and boilerplate.
             chunks.append({"id": f"{doc_id}@{j}", "source": source, "license": lic, "split": split, "text": c})
-    seen, uniq = set(), []
-    for c in chunks:
-        key = hashlib.sha256(c["text"].encode()).hexdigest()
-        if key not in seen:
-            seen.add(key)
-            uniq.append(c)
+    uniq = unique_chunks(chunks, set())
     rng.shuffle(uniq)
     # Held-out chunks first so the first label shards always cover evaluation.
     uniq.sort(key=lambda c: c["split"] != "heldout")
     os.makedirs(args.out_dir, exist_ok=True)
-    with open(os.path.join(args.out_dir, "corpus.jsonl"), "w", encoding="utf-8") as f:
-        for c in uniq:
-            f.write(json.dumps(c, ensure_ascii=False) + "\n")
-    stats = {}
-    for c in uniq:
-        s = stats.setdefault(c["source"], [0, 0])
-        s[0] += 1
-        s[1] += len(c["text"])
+    write_jsonl(os.path.join(args.out_dir, "corpus.jsonl"), uniq)
     lic = {}
     for c in uniq:
         lic[c["license"]] = lic.get(c["license"], 0) + 1
     summary = {"chunks": len(uniq), "heldout": sum(c["split"] == "heldout" for c in uniq),
-               "by_source": {k: {"chunks": v[0], "chars": v[1]} for k, v in sorted(stats.items())},
+               "by_source": by_source(uniq),
                "by_license": dict(sorted(lic.items(), key=lambda kv: -kv[1]))}
     with open(os.path.join(args.out_dir, "corpus_stats.json"), "w") as f:
         json.dump(summary, f, indent=1)
@@ -441,35 +465,23 @@ def extend(out_dir, crates_file):
     """More training text without touching corpus.jsonl: label shards and the held-out
     chunks of the base corpus keep their meaning, so models stay comparable."""
     base = [json.loads(l) for l in open(os.path.join(out_dir, "corpus.jsonl"), encoding="utf-8")]
-    seen = {hashlib.sha256(c["text"].encode()).hexdigest() for c in base}
+    seen = {text_key(c) for c in base}
     base_crates = {c["id"].split("/")[0] for c in base if c["source"].startswith("crate_")}
     crate_name = lambda folder: re.sub(r"-\d+\..*$", "", folder)
     base_names = {crate_name(f) for f in base_crates}
-    only = {l.strip() for l in open(crates_file) if l.strip() and not l.startswith("#")}
+    only = read_list(crates_file)
     clash = sorted(f for f in only if crate_name(f) in base_names)
     if clash:
         # Another version of a base crate can share READMEs with held-out chunks.
         sys.exit(f"{crates_file}: crates already in the base corpus (any version): {clash[:5]}")
     rng = random.Random(SEED + 1)
     docs = crate_docs(rng, only) + python_docstrings(subpackages=True)
-    uniq = []
-    for doc_id, source, lic, text in docs:
-        for j, c in enumerate(chunk_text(text)):
-            key = hashlib.sha256(c.encode()).hexdigest()
-            if key not in seen:
-                seen.add(key)
-                uniq.append({"id": f"{doc_id}@{j}", "source": source, "license": lic, "split": "train",
-                             "text": c})
+    chunks = [{"id": f"{doc_id}@{j}", "source": source, "license": lic, "split": "train", "text": c}
+              for doc_id, source, lic, text in docs for j, c in enumerate(chunk_text(text))]
+    uniq = unique_chunks(chunks, seen)
     rng.shuffle(uniq)
-    with open(os.path.join(out_dir, "corpus_ext.jsonl"), "w", encoding="utf-8") as f:
-        for c in uniq:
-            f.write(json.dumps(c, ensure_ascii=False) + "\n")
-    stats = {}
-    for c in uniq:
-        s = stats.setdefault(c["source"], [0, 0])
-        s[0] += 1
-        s[1] += len(c["text"])
-    summary = {"chunks": len(uniq), "by_source": {k: {"chunks": v[0], "chars": v[1]} for k, v in sorted(stats.items())}}
+    write_jsonl(os.path.join(out_dir, "corpus_ext.jsonl"), uniq)
+    summary = {"chunks": len(uniq), "by_source": by_source(uniq)}
     with open(os.path.join(out_dir, "corpus_ext_stats.json"), "w") as f:
         json.dump(summary, f, indent=1)
     print(json.dumps(summary, indent=1))
