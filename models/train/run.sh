@@ -70,4 +70,9 @@ t eval
 $RUN eval.py "$WORK" --model "$WORK/export/$TAG/model.onnx" --fp32 "$WORK/export/$TAG/model.fp32.onnx" \
   --max-shards "$SHARDS" --json "$WORK/export/$TAG/eval.json" > "$WORK/export/$TAG/eval.log"
 cp "$WORK/export/$TAG/model.onnx" "$WORK/export/$TAG/tokenizer.json" "$WORK/export/$TAG/eval.json" "$DEST/"
+if [ "$(cd "$DEST" && pwd)" = "$REPO/models/default" ]; then
+  # tests/ml_default.rs checks tract against ONNX Runtime's logits for the shipped model.
+  t "re-recording tests/fixtures/ml/default_expected.json"
+  $RUN "$REPO/models/fixtures/record_default.py"
+fi
 t "done: $DEST"
