@@ -8,6 +8,13 @@ inference does. Metrics (pooled over all held-out words):
 * auc_rate50_unprot   Same, only over words that no protect rule covers (pure surprisal rank).
 * auc_rate30 / 70     AUC against the labels at rates 0.3 and 0.7.
 * spearman_soft       rank correlation with the soft target (mean label over all rates).
+* compressor          the same numbers for the ranking the compressor decides by with its
+                      default options: words with an ASCII digit first (`forceReserveDigit`,
+                      on by default, as in LLMLingua-2), then the rest by the model's probability.
+* per_text            AUC within each text (the compressor's threshold is per text), mean over
+                      texts and word-weighted mean, for the model and the compressor ranking.
+* model_protect_rules the same with every protect rule forced (not what the compressor does;
+                      shows how much of the gap to the labels is the rules).
 * baseline            the same numbers for a stopword + word-length heuristic (with the
                       protect rules applied to it too, so it is a fair baseline).
 * int8 vs fp32        max |logit diff|, mean |prob diff|, agreement of the top-50% word sets.
@@ -104,6 +111,21 @@ def metrics(score, lab, prot, soft):
     return {k: round(v, 4) for k, v in r.items()}
 
 
+def per_text_auc(scores, labels):
+    """AUC within each text (the compressor's threshold is per text, so only the order within
+    one matters), averaged over texts and weighted by words; texts with one class skipped."""
+    r = {}
+    for i, rt in enumerate(RATES):
+        if rt not in (0.3, 0.5, 0.7):
+            continue
+        a = np.array([auc(s, l[:, i]) for s, l in zip(scores, labels)])
+        n = np.array([len(s) for s in scores])[~np.isnan(a)]
+        a = a[~np.isnan(a)]
+        r[f"auc_rate{int(rt * 100)}_mean"] = round(float(a.mean()), 4)
+        r[f"auc_rate{int(rt * 100)}_word_weighted"] = round(float((a * n).sum() / n.sum()), 4)
+    return r
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out_dir")
@@ -115,7 +137,7 @@ def main():
     recs = load_records(args.out_dir, "heldout", args.max_shards)
     data = encode(recs, student_tokenizer())
     sess, logits = run_model(args.model, data)
-    W, L, P, S, H, SRC = [], [], [], [], [], []
+    W, L, P, S, H, D, SRC = [], [], [], [], [], [], []
     for r, (ids, tgt, msk, word), lg in zip(recs, data, logits):
         s, c = word_probs(lg, word, len(r["spans"]))
         ok = c > 0  # words past the 512-token window have no prediction
@@ -124,11 +146,16 @@ def main():
         P.append(np.array(r["protected"], bool)[ok])
         S.append(np.array(r["labels"], np.float32).mean(0)[ok])
         H.append(np.array([heuristic(r["text"][a:b]) for a, b in r["spans"]])[ok])
+        D.append(np.array([any("0" <= ch <= "9" for ch in r["text"][a:b]) for a, b in r["spans"]], bool)[ok])
         SRC += [r["source"]] * int(ok.sum())
-    W, L, P, S, H, SRC = map(np.concatenate, (W, L, P, S, H, [np.array(SRC)]))
+    per_text = {"model": per_text_auc(W, L), "compressor": per_text_auc([w + d for w, d in zip(W, D)], L)}
+    W, L, P, S, H, D, SRC = map(np.concatenate, (W, L, P, S, H, D, [np.array(SRC)]))
     res = {"heldout_chunks": len(recs), "heldout_words": int(len(W)),
            "protected_fraction": round(float(P.mean()), 4),
-           "model": metrics(W, L, P, S), "baseline_stopword_length": metrics(H, L, P, S)}
+           "digit_fraction": round(float(D.mean()), 4),
+           "model": metrics(W, L, P, S), "compressor": metrics(W + D, L, P, S),
+           "model_protect_rules": metrics(W + P, L, P, S),
+           "baseline_stopword_length": metrics(H, L, P, S), "per_text": per_text}
     res["model_by_source"] = {}
     for src in sorted(set(SRC)):
         m = SRC == src
