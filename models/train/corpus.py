@@ -17,6 +17,9 @@ Output: corpus.jsonl (one chunk per line: id, source, license, split, text), shu
 with a fixed seed. Split is by document so held-out text never shares a document with
 training text.
 
+Listed crates (`--crates`, `--extend`) missing from the cargo cache are downloaded from
+crates.io into OUT_DIR/crates, each checked against the sha256 of the crates.io index.
+
 Usage: python corpus.py OUT_DIR [--crates crates.txt]
 """
 import argparse
@@ -59,15 +62,20 @@ def chunk_text(text, max_chars=MAX_CHARS, min_chars=MIN_CHARS):
     return [c for c in out if len(c.strip()) >= min_chars]
 
 
-def crate_dirs(only=None):
-    """Unpacked crates in the local cargo cache (name-version folders), sorted.
+def crate_dirs(only=None, fetched=None):
+    """Unpacked crates in the local cargo cache (name-version folders), sorted, then those in
+    `fetched` (a folder fetch_crates filled) that the cache lacks.
 
     only: a set of folder names to restrict to (crates.txt), since the cache grows as
     other builds fetch crates.
     """
     home = os.path.expanduser("~/.cargo/registry/src")
-    dirs = sorted(glob.glob(os.path.join(home, "*", "*")), key=os.path.basename)
+    dirs = glob.glob(os.path.join(home, "*", "*")) + (glob.glob(os.path.join(fetched, "*")) if fetched else [])
     dirs = [d for d in dirs if os.path.isfile(os.path.join(d, "Cargo.toml"))]
+    first = {}
+    for d in dirs:
+        first.setdefault(os.path.basename(d), d)
+    dirs = sorted(first.values(), key=os.path.basename)
     if only is not None:
         missing = sorted(only - {os.path.basename(d) for d in dirs})
         if missing:
@@ -75,6 +83,46 @@ def crate_dirs(only=None):
                   file=sys.stderr)
         dirs = [d for d in dirs if os.path.basename(d) in only]
     return dirs
+
+
+def index_path(name):
+    """A crate's file in the crates.io index (its sparse-index layout)."""
+    n = name.lower()
+    if len(n) <= 2:
+        return f"{len(n)}/{n}"
+    if len(n) == 3:
+        return f"3/{n[0]}/{n}"
+    return f"{n[:2]}/{n[2:4]}/{n}"
+
+
+def fetch_crates(only, dest):
+    """Download the listed name-version crate folders that neither the cargo cache nor `dest`
+    holds from crates.io into `dest`, each checked against the sha256 the crates.io index
+    records for it. A crate that cannot be fetched is reported and left out."""
+    import io
+    import tarfile
+    import urllib.request
+    have = {os.path.basename(d) for d in crate_dirs(None, dest)}
+    for folder in sorted(only - have):
+        try:
+            m = re.match(r"^(.+?)-(\d+\.\d+\.\d+.*)$", folder)
+            if not m:
+                raise ValueError("not a name-version folder")
+            name, vers = m.groups()
+            with urllib.request.urlopen(f"https://index.crates.io/{index_path(name)}", timeout=60) as r:
+                index = [json.loads(l) for l in r.read().decode().splitlines() if l.strip()]
+            cksum = next(e["cksum"] for e in index if e["vers"] == vers)
+            with urllib.request.urlopen(f"https://static.crates.io/crates/{name}/{folder}.crate",
+                                        timeout=120) as r:
+                data = r.read()
+            if hashlib.sha256(data).hexdigest() != cksum:
+                raise ValueError("sha256 differs from the crates.io index")
+            os.makedirs(dest, exist_ok=True)
+            with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as t:
+                t.extractall(dest, filter="data")
+            print(f"fetched {folder} from crates.io (sha256 checked)", file=sys.stderr)
+        except (StopIteration, OSError, ValueError, tarfile.TarError) as e:
+            print(f"warning: could not fetch {folder}: {e!r}", file=sys.stderr)
 
 
 def crate_license(d):
@@ -97,10 +145,10 @@ def read(path, limit=200_000):
         return ""
 
 
-def crate_docs(rng, only=None):
+def crate_docs(rng, only=None, fetched=None):
     """(doc_id, source, license, text) for crate markdown, doc comments and code."""
     docs = []
-    for d in crate_dirs(only):
+    for d in crate_dirs(only, fetched):
         lic = crate_license(d)
         if not lic:
             continue  # no declared license: leave it out
@@ -433,10 +481,11 @@ def main():
     if args.extend:
         return extend(args.out_dir, args.extend)
     rng = random.Random(SEED)
-    only = None
+    only, fetched = None, os.path.join(args.out_dir, "crates")
     if args.crates:
         only = read_list(args.crates)
-    docs = crate_docs(rng, only) + python_docstrings()
+        fetch_crates(only, fetched)
+    docs = crate_docs(rng, only, fetched) + python_docstrings()
     docs += synthetic(rng, docs, args.synthetic_docs)
     chunks = []
     for doc_id, source, lic, text in docs:
@@ -474,8 +523,10 @@ def extend(out_dir, crates_file):
     if clash:
         # Another version of a base crate can share READMEs with held-out chunks.
         sys.exit(f"{crates_file}: crates already in the base corpus (any version): {clash[:5]}")
+    fetched = os.path.join(out_dir, "crates")
+    fetch_crates(only, fetched)
     rng = random.Random(SEED + 1)
-    docs = crate_docs(rng, only) + python_docstrings(subpackages=True)
+    docs = crate_docs(rng, only, fetched) + python_docstrings(subpackages=True)
     chunks = [{"id": f"{doc_id}@{j}", "source": source, "license": lic, "split": "train", "text": c}
               for doc_id, source, lic, text in docs for j, c in enumerate(chunk_text(text))]
     uniq = unique_chunks(chunks, seen)
