@@ -481,9 +481,9 @@ def main():
     if args.extend:
         return extend(args.out_dir, args.extend)
     rng = random.Random(SEED)
-    only, fetched = None, os.path.join(args.out_dir, "crates")
+    only, fetched = None, None  # without a list: whatever the cargo cache holds
     if args.crates:
-        only = read_list(args.crates)
+        only, fetched = read_list(args.crates), os.path.join(args.out_dir, "crates")
         fetch_crates(only, fetched)
     docs = crate_docs(rng, only, fetched) + python_docstrings()
     docs += synthetic(rng, docs, args.synthetic_docs)
