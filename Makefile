@@ -52,9 +52,12 @@ fuzz:
 # so that it reuses the dependencies scripts/build-pkg.sh builds in that target dir; cargo test
 # directly, since `wasm-pack test` builds every test target.
 WASM_TESTS := --test engine --test smart_crusher --test text_compressors --test context_cache --test mixed_content --test properties --test golden --test regressions
+# Chromium, driven by chromedriver, leaves a ~40 MB profile folder per test binary in $TMPDIR:
+# give it a temporary one and remove it, pass or fail.
 test-wasm:
 	wasm-pack test --node -- $(WASM_TESTS)
-	WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --headless --chrome -- $(WASM_TESTS)
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	  TMPDIR="$$tmp" WASM_BINDGEN_USE_BROWSER=1 wasm-pack test --headless --chrome -- $(WASM_TESTS)
 	wasm-pack test --node -- --features ml --test ml --test ml_gate --test ml_default
 	RUSTFLAGS="-C target-feature=+simd128" CARGO_TARGET_DIR="$(CARGO_TARGET_DIR)/ml-simd" \
 	  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
