@@ -85,6 +85,12 @@ def crate_dirs(only=None, fetched=None):
     return dirs
 
 
+def split_folder(folder):
+    """(name, version) of a cargo cache folder `name-version`, or None."""
+    m = re.match(r"^(.+?)-(\d+\.\d+\.\d+.*)$", folder)
+    return m.groups() if m else None
+
+
 def index_path(name):
     """A crate's file in the crates.io index (its sparse-index layout)."""
     n = name.lower()
@@ -105,10 +111,10 @@ def fetch_crates(only, dest):
     have = {os.path.basename(d) for d in crate_dirs(None, dest)}
     for folder in sorted(only - have):
         try:
-            m = re.match(r"^(.+?)-(\d+\.\d+\.\d+.*)$", folder)
-            if not m:
+            parts = split_folder(folder)
+            if not parts:
                 raise ValueError("not a name-version folder")
-            name, vers = m.groups()
+            name, vers = parts
             with urllib.request.urlopen(f"https://index.crates.io/{index_path(name)}", timeout=60) as r:
                 index = [json.loads(l) for l in r.read().decode().splitlines() if l.strip()]
             cksum = next(e["cksum"] for e in index if e["vers"] == vers)
@@ -516,7 +522,7 @@ def extend(out_dir, crates_file):
     base = [json.loads(l) for l in open(os.path.join(out_dir, "corpus.jsonl"), encoding="utf-8")]
     seen = {text_key(c) for c in base}
     base_crates = {c["id"].split("/")[0] for c in base if c["source"].startswith("crate_")}
-    crate_name = lambda folder: re.sub(r"-\d+\..*$", "", folder)
+    crate_name = lambda folder: (split_folder(folder) or (folder,))[0]
     base_names = {crate_name(f) for f in base_crates}
     only = read_list(crates_file)
     clash = sorted(f for f in only if crate_name(f) in base_names)
